@@ -44,6 +44,9 @@ int conf_verror(const conf_report *report, const config_setting_t *at,
 void conf_join_path(char *buf, size_t size, const char *parent,
                     const char *key);
 
+/* Stores "LIST_PATH[INDEX]" in buf. */
+void conf_item_path(char *buf, size_t size, const char *list_path, size_t index);
+
 /* Returns "an integer", "a string", ... for a CONFIG_TYPE_* value. */
 const char *conf_type_name(int type);
 
@@ -70,6 +73,26 @@ int conf_read_string_list(const conf_report *report,
                           const config_setting_t *group, const char *group_path,
                           const char *key, const char ***out, size_t *n);
 
+/* How conf_read_names() checks the entries of one list. */
+typedef struct conf_name_rules {
+    const char *what;                         /* "transfer syntax UID" */
+    const char *(*check)(const char *name);   /* a *_problem function */
+    bool trim;                                /* store AE titles trimmed */
+    const char *if_empty;                     /* advice for an empty list */
+} conf_name_rules;
+
+/*
+ * Reads a non-empty list of strings, checks each with rules->check and
+ * rejects duplicates, then stores malloc'd copies (free them with
+ * conf_free_strings()). Absent: *out = NULL, *n = 0, returns 0.
+ */
+int conf_read_names(const conf_report *report, const config_setting_t *group,
+                    const char *group_path, const char *key,
+                    const conf_name_rules *rules, char ***out, size_t *n);
+
+/* Rules for transfer syntax lists (network and per AE). */
+extern const conf_name_rules conf_transfer_syntax_rules;
+
 /* Reads a group member: *out = NULL when absent, -1 when not a group. */
 int conf_read_group(const conf_report *report, const config_setting_t *group,
                     const char *group_path, const char *key,
@@ -92,6 +115,9 @@ const char *conf_ae_title_problem(const char *title);
 const char *conf_uid_problem(const char *uid);
 const char *conf_bind_problem(const char *bind);
 
+/* Returns "it is empty" for "", else NULL. */
+const char *conf_nonempty_problem(const char *value);
+
 /* Returns a malloc'd copy of title without leading and trailing spaces. */
 char *conf_trim_title(const char *title);
 
@@ -111,5 +137,14 @@ void conf_free_strings(char **strings, size_t n);
 /* Copies n strings into a new malloc'd array; NULL when memory runs out
  * (or when n is 0). */
 char **conf_copy_strings(const char *const *strings, size_t n);
+
+/* Section loaders called by conf_load(), in conf_plugins.c and conf_aes.c.
+ * Each fills its part of conf from the root group. */
+int conf_load_plugins(const conf_report *report, cairn_conf *conf,
+                      const config_setting_t *root);
+int conf_load_aes(const conf_report *report, cairn_conf *conf,
+                  const config_setting_t *root);
+int conf_load_remotes(const conf_report *report, cairn_conf *conf,
+                      const config_setting_t *root);
 
 #endif

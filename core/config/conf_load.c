@@ -216,32 +216,57 @@ static int load_plugin_directory(const conf_report *report, cairn_conf *conf,
     return 0;
 }
 
-/* Checks that the index plugin and every AE's plugins are configured. */
-static int check_references(const conf_report *report, const cairn_conf *conf,
-                            const config_setting_t *root)
+/*
+ * Checks that index.plugin names an enabled plugin. When the file sets no
+ * index.plugin, the error points at the plugin's group (or at `plugins`),
+ * since that is where the default went wrong.
+ */
+static int check_index_plugin(const conf_report *report, const cairn_conf *conf,
+                              const config_setting_t *root)
 {
     const conf_plugin *index = conf_find_plugin(conf, conf->index_plugin);
     const config_setting_t *index_group = config_setting_get_member(root, "index");
-    const config_setting_t *at = NULL;
+    const config_setting_t *key = NULL;
+    const config_setting_t *plugins = config_setting_get_member(root, "plugins");
+    const config_setting_t *group;
+    char path[CONF_PATH_MAX];
 
-    if (index_group != NULL) {
-        at = config_setting_get_member(index_group, "plugin");
-        if (at == NULL)
-            at = index_group;
-    }
-    if (index == NULL)
-        return conf_error(report, at, "index.plugin",
+    if (index_group != NULL)
+        key = config_setting_get_member(index_group, "plugin");
+
+    if (index == NULL && key != NULL)
+        return conf_error(report, key, "index.plugin",
                           "plugin \"%s\" is not configured: add a group for it under plugins",
                           conf->index_plugin);
-    if (!index->enabled)
-        return conf_error(report, at, "index.plugin",
+    if (index == NULL)
+        return conf_error(report, plugins, "plugins",
+                          "no group for the index plugin \"%s\" (the default of index.plugin)",
+                          conf->index_plugin);
+    if (index->enabled)
+        return 0;
+
+    if (key != NULL)
+        return conf_error(report, key, "index.plugin",
                           "plugin \"%s\" is disabled (plugins.%s.enabled = false)",
                           conf->index_plugin, conf->index_plugin);
+    /* The plugin was found, so its group exists, and it says enabled = false. */
+    group = config_setting_get_member(plugins, index->name);
+    snprintf(path, sizeof path, "plugins.%s.enabled", index->name);
+    return conf_error(report, config_setting_get_member(group, "enabled"), path,
+                      "the index plugin \"%s\" (the default of index.plugin) is disabled",
+                      index->name);
+}
+
+/* Checks that every plugin an AE names is configured, and enabled when the
+ * AE is. */
+static int check_ae_plugins(const conf_report *report, const cairn_conf *conf,
+                            const config_setting_t *root)
+{
+    const config_setting_t *aes = config_setting_get_member(root, "aes");
 
     for (size_t i = 0; i < conf->n_aes; i++) {
         const conf_ae *ae = &conf->aes[i];
-        const config_setting_t *ae_group =
-            config_setting_get_elem(config_setting_get_member(root, "aes"), (unsigned int)i);
+        const config_setting_t *ae_group = config_setting_get_elem(aes, (unsigned int)i);
         const config_setting_t *list = config_setting_get_member(ae_group, "plugins");
 
         for (size_t j = 0; j < ae->n_plugins; j++) {
@@ -332,7 +357,8 @@ int conf_load(const char *path, cairn_conf **out, char *err, size_t errlen)
         conf_load_plugins(&report, conf, root) != 0 ||
         conf_load_aes(&report, conf, root) != 0 ||
         conf_load_remotes(&report, conf, root) != 0 ||
-        check_references(&report, conf, root) != 0)
+        check_ae_plugins(&report, conf, root) != 0 ||
+        check_index_plugin(&report, conf, root) != 0)
         goto out;
 
     *out = conf;

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host API table every plugin receives in init. Each entry points at a
+ * core function: memory here, logging, configuration, registration and data
+ * sets in the other host_*.c files of this folder, associations, requests,
+ * replies and the archive in core/dimse. The order of the initialisers
+ * follows struct cairn_host_api, and every entry is filled.
+ */
+#include "plugin/plugin_internal.h"
+
+#include <stdlib.h>
+
+#include "dimse/dimse_host.h"
+
+static void *host_alloc(size_t size)
+{
+    return malloc(size);
+}
+
+static void host_free(void *ptr)
+{
+    free(ptr);
+}
+
+static const cairn_host_api host_api = {
+    .struct_size = sizeof(cairn_host_api),
+    .abi_major = CAIRN_SDK_ABI_MAJOR,
+    .abi_minor = CAIRN_SDK_ABI_MINOR,
+
+    .alloc = host_alloc,
+    .free = host_free,
+
+    .log = plugin_host_log,
+    .log_assoc = plugin_host_log_assoc,
+
+    .config_get_string = plugin_config_get_string,
+    .config_get_int = plugin_config_get_int,
+    .config_get_bool = plugin_config_get_bool,
+    .config_get_path = plugin_config_get_path,
+    .config_check_keys = plugin_config_check_keys,
+
+    .register_service = plugin_register_service,
+    .register_index = plugin_register_index,
+
+    .dataset_create = plugin_dataset_create,
+    .dataset_destroy = plugin_dataset_destroy,
+    .dataset_count = plugin_dataset_count,
+    .dataset_at = plugin_dataset_at,
+    .dataset_find = plugin_dataset_find,
+    .element_tag = plugin_element_tag,
+    .element_vr = plugin_element_vr,
+    .element_length = plugin_element_length,
+    .element_value = plugin_element_value,
+    .element_item_count = plugin_element_item_count,
+    .element_item = plugin_element_item,
+    .dataset_get_string = plugin_dataset_get_string,
+    .dataset_get_utf8 = plugin_dataset_get_utf8,
+    .dataset_get_uint = plugin_dataset_get_uint,
+    .dataset_set_string = plugin_dataset_set_string,
+    .dataset_set_uint = plugin_dataset_set_uint,
+    .dataset_set_bytes = plugin_dataset_set_bytes,
+    .dataset_remove = plugin_dataset_remove,
+    .dataset_append_item = plugin_dataset_append_item,
+
+    .assoc_id = dimse_host_assoc_id,
+    .assoc_calling_ae = dimse_host_assoc_calling_ae,
+    .assoc_called_ae = dimse_host_assoc_called_ae,
+    .assoc_peer_address = dimse_host_assoc_peer_address,
+
+    .message_command = dimse_host_message_command,
+    .message_dataset = dimse_host_message_dataset,
+    .message_error = dimse_host_message_error,
+    .message_transfer_syntax = dimse_host_message_transfer_syntax,
+    .message_sop_class = dimse_host_message_sop_class,
+    .message_sop_instance = dimse_host_message_sop_instance,
+
+    .reply_set_status = dimse_host_reply_set_status,
+    .reply_set_error_comment = dimse_host_reply_set_error_comment,
+    .reply_set_dataset = dimse_host_reply_set_dataset,
+
+    .archive_store = archive_host_store,
+};
+
+const cairn_host_api *plugin_host_api(void)
+{
+    return &host_api;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host API's configuration entries: typed getters over the plugin's
+ * conf_section. A bad value is logged once here, as
+ * "NAME: FILE:LINE: plugins.NAME.KEY: message", and reaches the plugin as
+ * CAIRN_ERR_CONFIG, so the plugin need not log it again.
+ */
+#include "plugin/plugin_internal.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+
+/* Room for one "FILE:LINE: PATH.KEY: message" line. */
+#define CONFIG_ERROR_MAX 512
+
+static cairn_status config_error(const cairn_config *config, const char *err)
+{
+    const char *name = config->owner != NULL ? plugin_name(config->owner) : "plugin";
+
+    log_error(NULL, "%s: %s", name, err);
+    return CAIRN_ERR_CONFIG;
+}
+
+cairn_status plugin_config_get_string(const cairn_config *config, const char *key,
+                                      const char *def, const char **value)
+{
+    char err[CONFIG_ERROR_MAX];
+
+    if (config == NULL || key == NULL || value == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    if (conf_section_get_string(config->section, key, def, value, err, sizeof err) != 0)
+        return config_error(config, err);
+    return CAIRN_OK;
+}
+
+cairn_status plugin_config_get_int(const cairn_config *config, const char *key, int64_t def,
+                                   int64_t min, int64_t max, int64_t *value)
+{
+    char err[CONFIG_ERROR_MAX];
+    long long result;
+
+    if (config == NULL || key == NULL || value == NULL || min > max)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    if (conf_section_get_int(config->section, key, (long long)def, (long long)min,
+                             (long long)max, &result, err, sizeof err) != 0)
+        return config_error(config, err);
+
+    *value = (int64_t)result;
+    return CAIRN_OK;
+}
+
+cairn_status plugin_config_get_bool(const cairn_config *config, const char *key, int def,
+                                    int *value)
+{
+    char err[CONFIG_ERROR_MAX];
+    bool result;
+
+    if (config == NULL || key == NULL || value == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    if (conf_section_get_bool(config->section, key, def != 0, &result, err, sizeof err) != 0)
+        return config_error(config, err);
+
+    *value = result ? 1 : 0;
+    return CAIRN_OK;
+}
+
+cairn_status plugin_config_get_path(const cairn_config *config, const char *key,
+                                    const char *def, char **value)
+{
+    char err[CONFIG_ERROR_MAX];
+    const char *text;
+
+    if (config == NULL || key == NULL || value == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    *value = NULL;
+
+    if (conf_section_get_string(config->section, key, def, &text, err, sizeof err) != 0)
+        return config_error(config, err);
+    if (text == NULL)
+        return CAIRN_OK;
+
+    if (text[0] == '\0') {
+        conf_section_format_error(config->section, key, err, sizeof err,
+                                  "the path is empty; give a file or folder name");
+        return config_error(config, err);
+    }
+
+    *value = conf_resolve_path(config->conf, text);
+    return *value != NULL ? CAIRN_OK : CAIRN_ERR_NO_MEMORY;
+}
+
+cairn_status plugin_config_check_keys(const cairn_config *config, const char *const *allowed,
+                                      size_t allowed_count)
+{
+    char err[CONFIG_ERROR_MAX];
+
+    if (config == NULL || (allowed == NULL && allowed_count > 0))
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    if (conf_section_check_keys(config->section, allowed, allowed_count, err, sizeof err) != 0)
+        return config_error(config, err);
+    return CAIRN_OK;
+}

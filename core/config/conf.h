@@ -22,7 +22,7 @@ typedef struct conf_section conf_section;
 
 struct config_setting_t;
 
-/* What an AE does with the User Identity item of an A-ASSOCIATE-RQ. */
+/* Handling of the User Identity item of an A-ASSOCIATE-RQ, per AE. */
 enum conf_user_identity {
     CONF_USER_IDENTITY_IGNORE = 0,  /* never look at it */
     CONF_USER_IDENTITY_ACCEPT = 1,  /* check it when present */

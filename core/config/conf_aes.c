@@ -18,19 +18,19 @@ static const char *const ae_keys[] = {
 static const char *const remote_keys[] = {"title", "host", "port"};
 
 static const conf_name_rules plugin_name_rules = {
-    .what = "plugin name",
+    .entry_kind = "plugin name",
     .check = conf_nonempty_problem,
     .trim = false,
     .if_empty = "name at least one plugin for the AE to host",
 };
 static const conf_name_rules caller_rules = {
-    .what = "calling AE title",
+    .entry_kind = "calling AE title",
     .check = conf_ae_title_problem,
     .trim = true,
     .if_empty = "remove the key to accept any calling AE title",
 };
 static const conf_name_rules user_rules = {
-    .what = "user name",
+    .entry_kind = "user name",
     .check = conf_nonempty_problem,
     .trim = false,
     .if_empty = "remove the key to accept any user",

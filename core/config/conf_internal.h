@@ -75,7 +75,7 @@ int conf_read_string_list(const conf_report *report,
 
 /* How conf_read_names() checks the entries of one list. */
 typedef struct conf_name_rules {
-    const char *what;                         /* "transfer syntax UID" */
+    const char *entry_kind;                   /* "transfer syntax UID" */
     const char *(*check)(const char *name);   /* a *_problem function */
     bool trim;                                /* store AE titles trimmed */
     const char *if_empty;                     /* advice for an empty list */

@@ -50,7 +50,7 @@ int conf_read_names(const conf_report *report, const config_setting_t *group,
     if (list == NULL)
         return 0;
     if (count == 0)
-        return conf_error(report, list, path, "the list is empty; %s", rules->if_empty);
+        return conf_error(report, list, path, "the list is empty: %s", rules->if_empty);
 
     for (size_t i = 0; i < count; i++) {
         const char *problem = rules->check != NULL ? rules->check(items[i]) : NULL;
@@ -60,7 +60,7 @@ int conf_read_names(const conf_report *report, const config_setting_t *group,
             continue;
         conf_item_path(item_path, sizeof item_path, path, i);
         conf_error(report, config_setting_get_elem(list, (unsigned int)i), item_path,
-                   "invalid %s \"%s\": %s", rules->what, items[i], problem);
+                   "invalid %s \"%s\": %s", rules->entry_kind, items[i], problem);
         goto out;
     }
 

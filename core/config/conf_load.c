@@ -73,7 +73,7 @@ static const struct network_int network_ints[] = {
 #define N_NETWORK_INTS (sizeof network_ints / sizeof network_ints[0])
 
 const conf_name_rules conf_transfer_syntax_rules = {
-    .what = "transfer syntax UID",
+    .entry_kind = "transfer syntax UID",
     .check = conf_uid_problem,
     .trim = false,
     .if_empty = "list at least one transfer syntax UID or remove the key",
@@ -249,7 +249,7 @@ static int check_index_plugin(const conf_report *report, const cairn_conf *conf,
         return conf_error(report, key, "index.plugin",
                           "plugin \"%s\" is disabled (plugins.%s.enabled = false)",
                           conf->index_plugin, conf->index_plugin);
-    /* The plugin was found, so its group exists, and it says enabled = false. */
+    /* The plugin was found, so its group exists and sets enabled = false. */
     group = config_setting_get_member(plugins, index->name);
     snprintf(path, sizeof path, "plugins.%s.enabled", index->name);
     return conf_error(report, config_setting_get_member(group, "enabled"), path,

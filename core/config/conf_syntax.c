@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Syntax checks for values the configuration names: AE titles (PS3.5 AE
- * value representation: at most 16 characters, no backslash or control
- * characters, not only spaces), UIDs (PS3.5 section 9: digits and dots, at
- * most 64 characters, no leading zero in a component) and listen addresses.
+ * Syntax checks for values the configuration names. AE titles follow the
+ * AE value representation of PS3.5: at most 16 characters of the default
+ * repertoire, no backslash or control characters, not only spaces. UIDs
+ * follow PS3.5 section 9: digits and dots, at most 64 characters, no
+ * leading zero in a component. Listen addresses must be IP literals.
  */
 #include "config/conf_internal.h"
 

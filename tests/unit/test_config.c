@@ -25,8 +25,8 @@
 struct bad_case {
     const char *name;
     const char *file;
-    const char *where;  /* "FILE:LINE:" */
-    const char *what;   /* key and message */
+    const char *location;  /* "FILE:LINE:" */
+    const char *message;   /* key and message */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -95,8 +95,8 @@ static void test_bad_config(void **state)
     snprintf(path, sizeof path, "%s/%s", CONFIG_DIR, bad->file);
     assert_int_equal(conf_load(path, &conf, err, sizeof err), -1);
     assert_null(conf);
-    assert_contains(err, bad->where);
-    assert_contains(err, bad->what);
+    assert_contains(err, bad->location);
+    assert_contains(err, bad->message);
 }
 
 static void test_default_config_loads(void **state)

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The archive: instance files under storage.path plus the index back end.
+ *
+ * A received instance is written to a temporary file under
+ * <storage>/tmp/ while its PDVs arrive. archive_commit then makes it
+ * durable in this order: fsync of the file, rename into its final place,
+ * fsync of the folder, index commit. Only after that may a C-STORE be
+ * answered with success, so a crash at any point leaves either nothing or
+ * a complete, indexed instance (plus, at worst, an unindexed file that
+ * `cairn check` reports and the next start does not serve).
+ *
+ * Final paths are <storage>/<h0h1>/<h2h3>/<sha256 of the SOP Instance
+ * UID>.<random>.dcm: derived from a hash, never from received text.
+ */
+#ifndef CAIRN_ARCHIVE_H
+#define CAIRN_ARCHIVE_H
+
+#include <stdint.h>
+
+#include <cairn/cairn.h>
+
+#include "dcm/dcm.h"
+#include "util/log.h"
+
+typedef struct archive archive;
+typedef struct archive_tmp archive_tmp;
+
+/*
+ * Opens the archive at storage_path (created when missing) with an index
+ * back end, removing temporary files a previous run left behind.
+ */
+int archive_open(const char *storage_path, const cairn_index_ops *ops, void *backend_state,
+                 archive **out);
+void archive_close(archive *ar);
+
+const char *archive_storage_path(const archive *ar);
+const cairn_index_ops *archive_index_ops(const archive *ar);
+void *archive_index_db(const archive *ar);
+
+/* Creates a temporary file for one incoming instance. */
+archive_tmp *archive_tmp_create(archive *ar, const log_ctx *log);
+/* Appends bytes; returns 0, or -1 with errno set (ENOSPC for a full disk). */
+int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len);
+/* Flushes buffered bytes; returns 0 or -1 with errno. */
+int archive_tmp_flush(archive_tmp *tmp);
+int archive_tmp_fd(const archive_tmp *tmp);
+uint64_t archive_tmp_size(const archive_tmp *tmp);
+/* Deletes the temporary file (if still there) and frees tmp. NULL is fine. */
+void archive_tmp_discard(archive_tmp *tmp);
+
+/*
+ * Makes tmp durable and indexes it (see the file comment). attributes are
+ * the leading attributes of the data set. On return tmp is consumed
+ * whatever the result. CAIRN_ERR_NO_SPACE or CAIRN_ERR_IO: nothing stored.
+ */
+cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *attributes,
+                            const char *sop_instance_uid, const char *transfer_syntax_uid,
+                            const char *calling_ae, cairn_duplicate_policy policy,
+                            cairn_store_outcome *outcome, const log_ctx *log);
+
+#endif

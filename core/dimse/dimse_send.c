@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sending DIMSE responses: the command set, then the data set in the
+ * presentation context's transfer syntax.
+ */
+#include "dimse/dimse.h"
+
+#include <stdlib.h>
+
+#include "assoc/assoc.h"
+#include "ul/ul.h"
+
+static int build_response_command(const cairn_message *msg, const cairn_reply *reply,
+                                   dcm_dataset *cmd)
+{
+    int rc = 0;
+
+    rc |= dcm_dataset_set_string(cmd, DIMSE_TAG_AFFECTED_SOP_CLASS_UID, DCM_VR_UI,
+                                 msg->sop_class_uid);
+    rc |= dcm_dataset_set_u16(cmd, DIMSE_TAG_COMMAND_FIELD,
+                              (uint16_t)(msg->command_field | DIMSE_RESPONSE_BIT));
+    rc |= dcm_dataset_set_u16(cmd, DIMSE_TAG_MESSAGE_ID_RESPONDED, msg->message_id);
+    rc |= dcm_dataset_set_u16(cmd, DIMSE_TAG_DATASET_TYPE,
+                              reply->dataset ? 0x0001 : DIMSE_NO_DATASET);
+    rc |= dcm_dataset_set_u16(cmd, DIMSE_TAG_STATUS, reply->status);
+    if (reply->error_comment[0] != '\0')
+        rc |= dcm_dataset_set_string(cmd, DIMSE_TAG_ERROR_COMMENT, DCM_VR_LO,
+                                     reply->error_comment);
+    if (msg->sop_instance_uid[0] != '\0')
+        rc |= dcm_dataset_set_string(cmd, DIMSE_TAG_AFFECTED_SOP_INSTANCE_UID, DCM_VR_UI,
+                                     msg->sop_instance_uid);
+    return rc == 0 ? 0 : -1;
+}
+
+int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cairn_reply *reply)
+{
+    dcm_dataset *cmd = dcm_dataset_create();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int result = -1;
+
+    if (cmd == NULL || build_response_command(msg, reply, cmd) != 0)
+        goto out;
+    if (dimse_encode_command(cmd, &buf, &len) != DCM_OK)
+        goto out;
+    if (ul_write_pdv(assoc->ul, msg->pctx_id, true, buf, len, true) != UL_OK)
+        goto out;
+
+    if (reply->dataset != NULL) {
+        const dcm_ts *ts = dcm_ts_find(msg->transfer_syntax_uid);
+
+        free(buf);
+        buf = NULL;
+        if (ts == NULL || dcm_encode_buffer(reply->dataset, ts, &buf, &len) != DCM_OK)
+            goto out;
+        if (ul_write_pdv(assoc->ul, msg->pctx_id, false, buf, len, true) != UL_OK)
+            goto out;
+    }
+
+    log_debug(&assoc->log, "sent %s, message %u, status 0x%04X%s%s",
+              dimse_command_name((uint16_t)(msg->command_field | DIMSE_RESPONSE_BIT)),
+              msg->message_id, reply->status, reply->error_comment[0] ? ": " : "",
+              reply->error_comment);
+    result = 0;
+
+out:
+    free(buf);
+    dcm_dataset_destroy(cmd);
+    return result;
+}

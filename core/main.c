@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cairnd: the Cairn archive daemon. Loads the configuration and the
+ * plugins, opens the archive, listens on every enabled AE's address and
+ * serves associations until SIGTERM or SIGINT.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/archive.h"
+#include "assoc/assoc.h"
+#include "config/conf.h"
+#include "net/net.h"
+#include "plugin/plugin.h"
+#include "util/log.h"
+
+#define DEFAULT_CONFIG CAIRN_SYSCONF_DIR "/cairn.conf"
+
+static net_server *running_server;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (running_server != NULL)
+        net_server_request_shutdown(running_server);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: cairnd [--config FILE] [--check-config] [--log-level LEVEL]\n"
+            "\n"
+            "Runs the Cairn DICOM archive in the foreground; logs go to stderr.\n"
+            "\n"
+            "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+            "      --check-config    validate the configuration and its plugins, then exit\n"
+            "                        with 0 when valid and 1 otherwise\n"
+            "  -l, --log-level LEVEL error, warn, info, debug or trace (overrides log.level)\n"
+            "  -V, --version         print the version and exit\n"
+            "  -h, --help            print this help and exit\n");
+}
+
+static int install_signal_handlers(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return -1;
+
+    /* A peer that closes its socket must cost an EPIPE, not the process. */
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Collects one listen address per enabled AE; the server merges duplicates. */
+static net_listen_spec *listen_specs(const cairn_conf *conf, size_t *count)
+{
+    net_listen_spec *specs = calloc(conf->n_aes ? conf->n_aes : 1, sizeof *specs);
+    size_t n = 0;
+
+    if (specs == NULL)
+        return NULL;
+    for (size_t i = 0; i < conf->n_aes; i++) {
+        if (!conf->aes[i].enabled)
+            continue;
+        specs[n].bind = conf->aes[i].bind;
+        specs[n].port = (uint16_t)conf->aes[i].port;
+        n++;
+    }
+    *count = n;
+    return specs;
+}
+
+static void log_aes(const cairn_conf *conf)
+{
+    for (size_t i = 0; i < conf->n_aes; i++) {
+        const conf_ae *ae = &conf->aes[i];
+
+        log_info(NULL, "AE %s %s on %s port %d (%zu plugin(s))", ae->title,
+                 ae->enabled ? "listening" : "disabled", ae->bind, ae->port, ae->n_plugins);
+    }
+}
+
+static int serve(const cairn_conf *conf, plugin_registry *plugins)
+{
+    const plugin_index *index = plugin_find_index(plugins, conf->index_plugin);
+    archive *ar = NULL;
+    net_server *server = NULL;
+    net_listen_spec *specs = NULL;
+    size_t n_specs = 0;
+    assoc_env env;
+    net_limits limits;
+    int result = 1;
+
+    if (index == NULL) {
+        log_error(NULL, "%s: index.plugin: plugin '%s' registered no index back end", conf->path,
+                  conf->index_plugin);
+        goto out;
+    }
+    if (archive_open(conf->storage_path, &index->ops, index->backend_state, &ar) != 0)
+        goto out;
+
+    env = (assoc_env){.conf = conf, .plugins = plugins, .archive = ar};
+    limits = (net_limits){
+        .max_associations = (unsigned)conf->network.max_associations,
+        .max_wait_ms = (unsigned)conf->network.max_wait * 1000u,
+        .shutdown_timeout_ms = (unsigned)conf->network.shutdown_timeout * 1000u,
+    };
+    specs = listen_specs(conf, &n_specs);
+    if (specs == NULL || n_specs == 0) {
+        log_error(NULL, "%s: no enabled AE to listen for", conf->path);
+        goto out;
+    }
+    if (net_server_create(specs, n_specs, &limits, assoc_serve, assoc_reject_busy, &env,
+                          &server) != 0)
+        goto out;
+
+    running_server = server;
+    if (install_signal_handlers() != 0) {
+        log_error(NULL, "cannot install signal handlers");
+        goto out;
+    }
+    log_aes(conf);
+    log_info(NULL, "cairnd %s ready: storage %s, index %s", CAIRN_VERSION, conf->storage_path,
+             index->ops.name);
+
+    result = net_server_run(server) == 0 ? 0 : 1;
+    log_info(NULL, "cairnd stopped");
+
+out:
+    running_server = NULL;
+    net_server_destroy(server);
+    free(specs);
+    archive_close(ar);
+    return result;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = DEFAULT_CONFIG;
+    const char *level_override = NULL;
+    bool check_only = false;
+    char err[1024];
+    cairn_conf *conf = NULL;
+    plugin_registry *plugins = NULL;
+    int opt, result = 1;
+
+    while ((opt = getopt_long(argc, argv, "c:l:Vh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'k': check_only = true; break;
+        case 'l': level_override = optarg; break;
+        case 'V': printf("cairnd %s (SDK %s)\n", CAIRN_VERSION, CAIRN_SDK_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cairnd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    if (conf_load(config_path, &conf, err, sizeof err) != 0) {
+        fprintf(stderr, "cairnd: %s\n", err);
+        return 1;
+    }
+    log_set_level((enum log_level)conf->log_level);
+    if (level_override != NULL) {
+        int level = log_level_parse(level_override);
+
+        if (level < 0) {
+            fprintf(stderr, "cairnd: invalid log level '%s'\n", level_override);
+            goto out;
+        }
+        log_set_level((enum log_level)level);
+    }
+
+    if (plugin_registry_load(conf, &plugins) != 0) {
+        log_error(NULL, "%s: plugins failed to load; see the lines above", conf->path);
+        goto out;
+    }
+    if (check_only) {
+        printf("%s: configuration is valid\n", conf->path);
+        result = 0;
+        goto out;
+    }
+
+    result = serve(conf, plugins);
+
+out:
+    plugin_registry_destroy(plugins);
+    conf_destroy(conf);
+    return result;
+}

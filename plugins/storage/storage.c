@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Storage SCP (PS3.4 annex B). Checks each received instance against its
+ * C-STORE request, then asks the host to archive it; the host answers only
+ * after the instance is durable and indexed.
+ *
+ * Statuses: 0xC000 when the data set cannot be parsed, 0xA900 when the
+ * data set disagrees with the request or lacks a Study, Series or SOP
+ * Instance UID, 0xA700 when the disk is full or a write or the index fails,
+ * 0x0111 for a duplicate under the "reject" policy.
+ *
+ * Settings (plugins.storage): duplicates = "keep" (default) | "replace" |
+ * "reject", for a SOP Instance UID that is already archived.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cairn/cairn.h>
+
+#include "storage_classes.h"
+
+typedef struct storage_state {
+    const cairn_host_api *api;
+    cairn_plugin *self;
+    cairn_duplicate_policy duplicates;
+} storage_state;
+
+static storage_state plugin_state;
+
+/* Sets a failure status with an Error Comment and logs it once. */
+static cairn_status fail(storage_state *st, cairn_assoc *assoc, cairn_reply *reply,
+                         cairn_dimse_status status, const char *sop_instance, const char *comment)
+{
+    st->api->reply_set_status(reply, status);
+    st->api->reply_set_error_comment(reply, comment);
+    st->api->log_assoc(st->self, assoc, CAIRN_LOG_WARN, "C-STORE of %s failed with 0x%04X: %s",
+                       sop_instance ? sop_instance : "(no SOP Instance UID)", status, comment);
+    return CAIRN_OK;
+}
+
+/* Reads a UID attribute of the data set; false when absent or empty. */
+static int get_uid(const cairn_host_api *api, const cairn_dataset *ds, cairn_tag tag,
+                   char *buf, size_t size)
+{
+    return api->dataset_get_string(ds, tag, 0, buf, size) == CAIRN_OK && buf[0] != '\0';
+}
+
+/* Returns an Error Comment when the data set does not match the request, else NULL. */
+static const char *check_identity(const cairn_host_api *api, const cairn_message *request,
+                                  const cairn_dataset *ds)
+{
+    const char *command_class = api->message_sop_class(request);
+    const char *command_instance = api->message_sop_instance(request);
+    char uid[80];
+
+    if (command_instance == NULL)
+        return "request has no Affected SOP Instance UID";
+    if (!get_uid(api, ds, CAIRN_TAG_SOP_CLASS_UID, uid, sizeof uid))
+        return "data set has no SOP Class UID (0008,0016)";
+    if (command_class == NULL || strcmp(uid, command_class) != 0)
+        return "SOP Class UID (0008,0016) differs from Affected SOP Class UID";
+    if (!get_uid(api, ds, CAIRN_TAG_SOP_INSTANCE_UID, uid, sizeof uid))
+        return "data set has no SOP Instance UID (0008,0018)";
+    if (strcmp(uid, command_instance) != 0)
+        return "SOP Instance UID (0008,0018) differs from Affected SOP Instance UID";
+    if (!get_uid(api, ds, CAIRN_TAG_STUDY_INSTANCE_UID, uid, sizeof uid))
+        return "data set has no Study Instance UID (0020,000D)";
+    if (!get_uid(api, ds, CAIRN_TAG_SERIES_INSTANCE_UID, uid, sizeof uid))
+        return "data set has no Series Instance UID (0020,000E)";
+    return NULL;
+}
+
+static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_message *request,
+                               cairn_reply *reply)
+{
+    storage_state *st = state;
+    const cairn_host_api *api = st->api;
+    const char *sop_instance = api->message_sop_instance(request);
+    const cairn_dataset *ds = api->message_dataset(request);
+    const char *mismatch;
+    char comment[256];
+    cairn_store_outcome outcome;
+    cairn_status rc;
+
+    /* 1. The data set must parse and agree with the request. */
+    if (ds == NULL) {
+        const char *why = api->message_error(request);
+
+        snprintf(comment, sizeof comment, "%s", why ? why : "data set missing");
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_CANNOT_UNDERSTAND, sop_instance, comment);
+    }
+    mismatch = check_identity(api, request, ds);
+    if (mismatch != NULL)
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_DATASET_MISMATCH, sop_instance, mismatch);
+
+    /* 2. The host makes it durable and indexes it before we answer. */
+    rc = api->archive_store(assoc, request, st->duplicates, &outcome);
+    if (rc == CAIRN_ERR_NO_SPACE)
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance,
+                    "archive disk is full");
+    if (rc != CAIRN_OK) {
+        snprintf(comment, sizeof comment, "archive failed: %s", cairn_strerror(rc));
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance, comment);
+    }
+    if (outcome == CAIRN_STORE_REJECTED)
+        return fail(st, assoc, reply, CAIRN_DIMSE_DUPLICATE_SOP_INSTANCE, sop_instance,
+                    "SOP Instance UID is already archived");
+
+    if (outcome == CAIRN_STORE_KEPT)
+        api->log_assoc(st->self, assoc, CAIRN_LOG_INFO,
+                       "duplicate %s: kept the archived instance", sop_instance);
+    else if (outcome == CAIRN_STORE_REPLACED)
+        api->log_assoc(st->self, assoc, CAIRN_LOG_INFO,
+                       "duplicate %s: replaced the archived instance", sop_instance);
+    api->reply_set_status(reply, CAIRN_DIMSE_SUCCESS);
+    return CAIRN_OK;
+}
+
+static cairn_status read_settings(storage_state *st, const cairn_config *config)
+{
+    static const char *const allowed[] = {"duplicates"};
+    const char *policy;
+
+    if (st->api->config_check_keys(config, allowed, 1) != CAIRN_OK)
+        return CAIRN_ERR_CONFIG;
+    if (st->api->config_get_string(config, "duplicates", "keep", &policy) != CAIRN_OK)
+        return CAIRN_ERR_CONFIG;
+
+    if (strcmp(policy, "keep") == 0) {
+        st->duplicates = CAIRN_DUPLICATE_KEEP;
+    } else if (strcmp(policy, "replace") == 0) {
+        st->duplicates = CAIRN_DUPLICATE_REPLACE;
+    } else if (strcmp(policy, "reject") == 0) {
+        st->duplicates = CAIRN_DUPLICATE_REJECT;
+    } else {
+        st->api->log(st->self, CAIRN_LOG_ERROR,
+                     "plugins.storage.duplicates: invalid value '%s'; expected keep, replace "
+                     "or reject", policy);
+        return CAIRN_ERR_CONFIG;
+    }
+    return CAIRN_OK;
+}
+
+static cairn_status storage_init(cairn_plugin *self, const cairn_host_api *api,
+                                 const cairn_config *config, void **state)
+{
+    storage_state *st = &plugin_state;
+    cairn_service service = {
+        .struct_size = sizeof service,
+        .roles = CAIRN_ROLE_SCP,
+        .name = "storage",
+        .sop_classes = storage_sop_classes,
+        .sop_class_count = storage_sop_class_count,
+        .state = st,
+        .on_c_store = on_c_store,
+    };
+    cairn_status rc;
+
+    st->api = api;
+    st->self = self;
+    *state = st;
+
+    rc = read_settings(st, config);
+    if (rc != CAIRN_OK)
+        return rc;
+    return api->register_service(self, &service);
+}
+
+static const cairn_plugin_descriptor descriptor = {
+    CAIRN_PLUGIN_DESCRIPTOR_HEADER,
+    "storage",
+    "1.0.0",
+    "Storage SCP: archives every storage SOP class",
+    storage_init,
+    NULL,
+};
+
+CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void)
+{
+    return &descriptor;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The cairn_index_ops entry points: open and close an index, and route
+ * each call either to the writer thread (store, remove) or to a reader
+ * connection taken from a small pool (list, count). Readers never block
+ * the writer, because the database is in WAL mode.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlidx.h"
+
+/* Idle reader connections kept open; busier moments open more for a call. */
+#define MAX_IDLE_READERS 4
+
+/* File name of the database inside the storage folder when `path` is unset. */
+#define DEFAULT_FILE_NAME "index.sqlite"
+
+static cairn_status take_reader(sqlidx_index *index, sqlidx_conn **conn)
+{
+    pthread_mutex_lock(&index->pool_lock);
+    *conn = index->free_readers;
+    if (*conn != NULL) {
+        index->free_readers = (*conn)->next_free;
+        index->idle_count--;
+    }
+    pthread_mutex_unlock(&index->pool_lock);
+
+    if (*conn != NULL)
+        return CAIRN_OK;
+    return sqlidx_conn_open(index->backend, index->db_path, false, conn);
+}
+
+static void give_back_reader(sqlidx_index *index, sqlidx_conn *conn)
+{
+    pthread_mutex_lock(&index->pool_lock);
+    if (index->idle_count < MAX_IDLE_READERS) {
+        conn->next_free = index->free_readers;
+        index->free_readers = conn;
+        index->idle_count++;
+        conn = NULL;
+    }
+    pthread_mutex_unlock(&index->pool_lock);
+    sqlidx_conn_close(conn);
+}
+
+static void index_close(void *db)
+{
+    sqlidx_index *index = db;
+
+    if (index == NULL)
+        return;
+
+    sqlidx_writer_stop(index->writer);
+    while (index->free_readers != NULL) {
+        sqlidx_conn *conn = index->free_readers;
+
+        index->free_readers = conn->next_free;
+        sqlidx_conn_close(conn);
+    }
+    pthread_mutex_destroy(&index->pool_lock);
+    free(index->db_path);
+    free(index);
+}
+
+static cairn_status index_open(void *backend_state, const char *storage_path, void **db)
+{
+    const sqlidx_backend *backend = backend_state;
+    sqlidx_index *index = NULL;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (db == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    *db = NULL;
+    if (backend->path == NULL && (storage_path == NULL || storage_path[0] == '\0'))
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    index = calloc(1, sizeof(*index));
+    if (index == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    index->backend = backend;
+    pthread_mutex_init(&index->pool_lock, NULL);
+    if (backend->path != NULL)
+        index->db_path = strdup(backend->path);
+    else if (asprintf(&index->db_path, "%s/%s", storage_path, DEFAULT_FILE_NAME) < 0)
+        index->db_path = NULL;
+    if (index->db_path == NULL) {
+        status = CAIRN_ERR_NO_MEMORY;
+        goto out;
+    }
+
+    /* Migrate on a connection of its own, before the writer thread starts. */
+    status = sqlidx_conn_open(backend, index->db_path, true, &conn);
+    if (status == CAIRN_OK)
+        status = sqlidx_schema_migrate(backend, conn, index->db_path);
+    sqlidx_conn_close(conn);
+    if (status != CAIRN_OK)
+        goto out;
+
+    status = sqlidx_writer_start(backend, index->db_path, &index->writer);
+    if (status != CAIRN_OK)
+        goto out;
+
+    sqlidx_log(backend, CAIRN_LOG_INFO, "index database %s opened (synchronous %s, batch %d)",
+               index->db_path, backend->synchronous_full ? "full" : "normal",
+               backend->max_batch);
+
+out:
+    if (status != CAIRN_OK) {
+        index_close(index);
+        return status;
+    }
+    *db = index;
+    return CAIRN_OK;
+}
+
+static cairn_status index_store(void *db, const cairn_dataset *attributes,
+                                const cairn_instance_file *file, cairn_duplicate_policy policy,
+                                cairn_store_outcome *outcome, char **replaced_path)
+{
+    sqlidx_index *index = db;
+    sqlidx_record record;
+    cairn_status status;
+
+    if (index == NULL || outcome == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    if (policy != CAIRN_DUPLICATE_KEEP && policy != CAIRN_DUPLICATE_REPLACE &&
+        policy != CAIRN_DUPLICATE_REJECT)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    if (replaced_path != NULL)
+        *replaced_path = NULL;
+
+    status = sqlidx_record_read(index->backend, attributes, file, &record);
+    if (status != CAIRN_OK)
+        return status;
+
+    status = sqlidx_writer_store(index->writer, &record, policy, outcome, replaced_path);
+    sqlidx_record_free(&record);
+    return status;
+}
+
+static cairn_status index_remove(void *db, const char *sop_instance_uid)
+{
+    sqlidx_index *index = db;
+
+    if (index == NULL || sop_instance_uid == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    if (!sqlidx_uid_is_valid(sop_instance_uid))
+        return CAIRN_ERR_NOT_FOUND;
+    return sqlidx_writer_remove(index->writer, sop_instance_uid);
+}
+
+static cairn_status index_list(void *db, cairn_index_level level, const cairn_dataset *filter,
+                               cairn_index_row_fn fn, void *arg)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_list(index->backend, conn, level, filter, fn, arg);
+    give_back_reader(index, conn);
+    return status;
+}
+
+static cairn_status index_count(void *db, cairn_index_level level, uint64_t *count)
+{
+    static const sqlidx_stmt_id by_level[] = {
+        [CAIRN_LEVEL_PATIENT] = SQLIDX_COUNT_PATIENTS,
+        [CAIRN_LEVEL_STUDY] = SQLIDX_COUNT_STUDIES,
+        [CAIRN_LEVEL_SERIES] = SQLIDX_COUNT_SERIES,
+        [CAIRN_LEVEL_INSTANCE] = SQLIDX_COUNT_INSTANCES,
+    };
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    sqlite3_stmt *stmt;
+    cairn_status status;
+    int rc;
+
+    if (index == NULL || count == NULL || level < CAIRN_LEVEL_PATIENT ||
+        level > CAIRN_LEVEL_INSTANCE)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+
+    stmt = sqlidx_conn_fixed(index->backend, conn, by_level[level]);
+    if (stmt == NULL) {
+        status = CAIRN_ERR_DATABASE;
+        goto out;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *count = (uint64_t)sqlite3_column_int64(stmt, 0);
+    } else {
+        sqlidx_log(index->backend, CAIRN_LOG_ERROR, "index count failed: %s",
+                   sqlite3_errmsg(conn->db));
+        status = sqlidx_status_from_sqlite(rc);
+        if (status == CAIRN_OK)
+            status = CAIRN_ERR_DATABASE;
+    }
+    sqlite3_reset(stmt);
+
+out:
+    give_back_reader(index, conn);
+    return status;
+}
+
+const cairn_index_ops sqlidx_ops = {
+    .struct_size = sizeof(cairn_index_ops),
+    .name = "sqlite",
+    .open = index_open,
+    .close = index_close,
+    .store_instance = index_store,
+    .remove_instance = index_remove,
+    .list = index_list,
+    .count = index_count,
+};

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reads the values the index keeps from an instance's leading attributes:
+ * text through the host's dataset_get_utf8, so it is UTF-8 whatever the
+ * Specific Character Set, with the padding spaces removed. The UIDs are
+ * checked here even though the storage plugin checks them first.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlidx.h"
+
+/* Longest UID the standard allows (PS3.5 9.1). */
+#define UID_MAX_LENGTH 64
+
+char *sqlidx_strdup(const char *text)
+{
+    return strdup(text != NULL ? text : "");
+}
+
+/* True for a UID of 1 to 64 characters made of digits and dots. */
+bool sqlidx_uid_is_valid(const char *uid)
+{
+    size_t length = strlen(uid);
+
+    if (length == 0 || length > UID_MAX_LENGTH)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if (!(uid[i] == '.' || (uid[i] >= '0' && uid[i] <= '9')))
+            return false;
+    }
+    return true;
+}
+
+/* Removes leading and trailing spaces and trailing NULs in place. */
+static void trim(char *text)
+{
+    size_t length = strlen(text);
+    size_t start = 0;
+
+    while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\0'))
+        length--;
+    while (start < length && text[start] == ' ')
+        start++;
+    memmove(text, text + start, length - start);
+    text[length - start] = '\0';
+}
+
+/*
+ * Stores the UTF-8 value of tag in *out (malloc'd, "" when absent). The
+ * host's copy is freed with the host's free.
+ */
+static cairn_status read_text(const sqlidx_backend *backend, const cairn_dataset *attributes,
+                              cairn_tag tag, char **out)
+{
+    char *value = NULL;
+    cairn_status status = backend->api->dataset_get_utf8(attributes, tag, &value);
+
+    if (status == CAIRN_ERR_NOT_FOUND || (status == CAIRN_OK && value == NULL)) {
+        *out = sqlidx_strdup("");
+        return *out != NULL ? CAIRN_OK : CAIRN_ERR_NO_MEMORY;
+    }
+    if (status != CAIRN_OK) {
+        sqlidx_log(backend, CAIRN_LOG_WARN, "cannot read (%04X,%04X) for the index: %s",
+                   CAIRN_TAG_GROUP(tag), CAIRN_TAG_ELEMENT(tag), cairn_strerror(status));
+        return status;
+    }
+
+    *out = sqlidx_strdup(value);
+    backend->api->free(value);
+    if (*out == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    trim(*out);
+    return CAIRN_OK;
+}
+
+/* Stores an IS value as a number, or -1 when absent, empty or not a number. */
+static cairn_status read_number(const sqlidx_backend *backend, const cairn_dataset *attributes,
+                                cairn_tag tag, int64_t *out)
+{
+    char *text = NULL;
+    char *end = NULL;
+    long long number;
+    cairn_status status = read_text(backend, attributes, tag, &text);
+
+    *out = -1;
+    if (status != CAIRN_OK)
+        return status;
+
+    errno = 0;
+    number = strtoll(text, &end, 10);
+    if (text[0] != '\0' && *end == '\0' && errno == 0 && number >= 0)
+        *out = number;
+    free(text);
+    return CAIRN_OK;
+}
+
+void sqlidx_record_free(sqlidx_record *record)
+{
+    char **texts[] = {
+        &record->charset, &record->patient_name, &record->patient_id, &record->issuer,
+        &record->birth_date, &record->sex, &record->study_uid, &record->study_date,
+        &record->study_time, &record->accession_number, &record->study_id,
+        &record->referring_physician, &record->study_description, &record->series_uid,
+        &record->modality, &record->series_description, &record->sop_uid,
+        &record->sop_class_uid, &record->path, &record->transfer_syntax, &record->calling_ae,
+    };
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        free(*texts[i]);
+        *texts[i] = NULL;
+    }
+}
+
+/* Checks that the UID read for tag is present and valid. */
+static cairn_status check_uid(const sqlidx_backend *backend, const char *uid, const char *name)
+{
+    if (uid[0] == '\0') {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot index an instance without %s", name);
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    }
+    if (!sqlidx_uid_is_valid(uid)) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR,
+                   "cannot index an instance: %s is not a valid UID (digits and dots,"
+                   " at most 64 characters)",
+                   name);
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    }
+    return CAIRN_OK;
+}
+
+/*
+ * Fills record from attributes and file. On failure record holds nothing
+ * to free. CAIRN_ERR_INVALID_ARGUMENT when a UID of the three levels is
+ * missing or invalid, or file lacks its path.
+ */
+cairn_status sqlidx_record_read(const sqlidx_backend *backend, const cairn_dataset *attributes,
+                                const cairn_instance_file *file, sqlidx_record *record)
+{
+    static const struct {
+        cairn_tag tag;
+        size_t offset;
+    } texts[] = {
+        {CAIRN_TAG_SPECIFIC_CHARACTER_SET, offsetof(sqlidx_record, charset)},
+        {CAIRN_TAG_PATIENT_NAME, offsetof(sqlidx_record, patient_name)},
+        {CAIRN_TAG_PATIENT_ID, offsetof(sqlidx_record, patient_id)},
+        {CAIRN_TAG_ISSUER_OF_PATIENT_ID, offsetof(sqlidx_record, issuer)},
+        {CAIRN_TAG_PATIENT_BIRTH_DATE, offsetof(sqlidx_record, birth_date)},
+        {CAIRN_TAG_PATIENT_SEX, offsetof(sqlidx_record, sex)},
+        {CAIRN_TAG_STUDY_INSTANCE_UID, offsetof(sqlidx_record, study_uid)},
+        {CAIRN_TAG_STUDY_DATE, offsetof(sqlidx_record, study_date)},
+        {CAIRN_TAG_STUDY_TIME, offsetof(sqlidx_record, study_time)},
+        {CAIRN_TAG_ACCESSION_NUMBER, offsetof(sqlidx_record, accession_number)},
+        {CAIRN_TAG_STUDY_ID, offsetof(sqlidx_record, study_id)},
+        {CAIRN_TAG_REFERRING_PHYSICIAN_NAME, offsetof(sqlidx_record, referring_physician)},
+        {CAIRN_TAG_STUDY_DESCRIPTION, offsetof(sqlidx_record, study_description)},
+        {CAIRN_TAG_SERIES_INSTANCE_UID, offsetof(sqlidx_record, series_uid)},
+        {CAIRN_TAG_MODALITY, offsetof(sqlidx_record, modality)},
+        {CAIRN_TAG_SERIES_DESCRIPTION, offsetof(sqlidx_record, series_description)},
+        {CAIRN_TAG_SOP_INSTANCE_UID, offsetof(sqlidx_record, sop_uid)},
+        {CAIRN_TAG_SOP_CLASS_UID, offsetof(sqlidx_record, sop_class_uid)},
+    };
+    cairn_status status = CAIRN_OK;
+
+    memset(record, 0, sizeof(*record));
+    if (attributes == NULL || file == NULL || file->path == NULL || file->path[0] == '\0')
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && status == CAIRN_OK; i++)
+        status = read_text(backend, attributes, texts[i].tag,
+                           (char **)((char *)record + texts[i].offset));
+    if (status == CAIRN_OK)
+        status = read_number(backend, attributes, CAIRN_TAG_SERIES_NUMBER,
+                             &record->series_number);
+    if (status == CAIRN_OK)
+        status = read_number(backend, attributes, CAIRN_TAG_INSTANCE_NUMBER,
+                             &record->instance_number);
+    if (status != CAIRN_OK)
+        goto out;
+
+    status = check_uid(backend, record->study_uid, "Study Instance UID (0020,000D)");
+    if (status == CAIRN_OK)
+        status = check_uid(backend, record->series_uid, "Series Instance UID (0020,000E)");
+    if (status == CAIRN_OK)
+        status = check_uid(backend, record->sop_uid, "SOP Instance UID (0008,0018)");
+    if (status != CAIRN_OK)
+        goto out;
+
+    record->path = sqlidx_strdup(file->path);
+    record->transfer_syntax = sqlidx_strdup(file->transfer_syntax_uid);
+    record->calling_ae = sqlidx_strdup(file->calling_ae);
+    if (record->path == NULL || record->transfer_syntax == NULL || record->calling_ae == NULL) {
+        status = CAIRN_ERR_NO_MEMORY;
+        goto out;
+    }
+    record->size = file->size;
+    record->received_at_us = file->received_at_us;
+
+out:
+    if (status != CAIRN_OK)
+        sqlidx_record_free(record);
+    return status;
+}

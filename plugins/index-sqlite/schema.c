@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Schema of the index and its migrations. The database's PRAGMA
+ * user_version is the number of migration steps applied; open() applies
+ * the missing steps in order, each in its own transaction, and refuses a
+ * database whose version is newer than this code knows.
+ *
+ * Counts and the study's modality and SOP class lists are kept by
+ * triggers, so every path that inserts or deletes rows keeps them exact.
+ * A patient is the pair (Patient ID, Issuer of Patient ID); instances
+ * without either are filed under the pair ('', ''), one "unknown patient".
+ */
+#include <stdio.h>
+
+#include "sqlidx.h"
+
+/* Version 1: the four levels, their counts and the study-level lists. */
+static const char schema_v1[] =
+    "CREATE TABLE patient (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    patient_id TEXT NOT NULL,\n"
+    "    issuer TEXT NOT NULL,\n"
+    "    name TEXT NOT NULL DEFAULT '',\n"
+    "    birth_date TEXT NOT NULL DEFAULT '',\n"
+    "    sex TEXT NOT NULL DEFAULT '',\n"
+    "    charset TEXT NOT NULL DEFAULT '',\n"
+    "    num_studies INTEGER NOT NULL DEFAULT 0,\n"
+    "    num_series INTEGER NOT NULL DEFAULT 0,\n"
+    "    num_instances INTEGER NOT NULL DEFAULT 0,\n"
+    "    UNIQUE (patient_id, issuer)\n"
+    ");\n"
+    "CREATE INDEX patient_name ON patient (name);\n"
+    "CREATE TABLE study (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    patient INTEGER NOT NULL REFERENCES patient (id),\n"
+    "    study_uid TEXT NOT NULL UNIQUE,\n"
+    "    study_date TEXT NOT NULL DEFAULT '',\n"
+    "    study_time TEXT NOT NULL DEFAULT '',\n"
+    "    accession_number TEXT NOT NULL DEFAULT '',\n"
+    "    study_id TEXT NOT NULL DEFAULT '',\n"
+    "    referring_physician TEXT NOT NULL DEFAULT '',\n"
+    "    description TEXT NOT NULL DEFAULT '',\n"
+    "    charset TEXT NOT NULL DEFAULT '',\n"
+    "    num_series INTEGER NOT NULL DEFAULT 0,\n"
+    "    num_instances INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX study_patient ON study (patient);\n"
+    "CREATE INDEX study_date ON study (study_date);\n"
+    "CREATE INDEX study_accession ON study (accession_number);\n"
+    "CREATE TABLE series (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    study INTEGER NOT NULL REFERENCES study (id),\n"
+    "    series_uid TEXT NOT NULL UNIQUE,\n"
+    "    modality TEXT NOT NULL DEFAULT '',\n"
+    "    series_number INTEGER,\n"
+    "    description TEXT NOT NULL DEFAULT '',\n"
+    "    charset TEXT NOT NULL DEFAULT '',\n"
+    "    num_instances INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX series_study ON series (study);\n"
+    "CREATE INDEX series_modality ON series (modality);\n"
+    "CREATE TABLE instance (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    series INTEGER NOT NULL REFERENCES series (id),\n"
+    "    sop_uid TEXT NOT NULL UNIQUE,\n"
+    "    sop_class_uid TEXT NOT NULL DEFAULT '',\n"
+    "    instance_number INTEGER,\n"
+    "    charset TEXT NOT NULL DEFAULT '',\n"
+    "    path TEXT NOT NULL,\n"
+    "    size INTEGER NOT NULL,\n"
+    "    transfer_syntax TEXT NOT NULL DEFAULT '',\n"
+    "    received_at_us INTEGER NOT NULL,\n"
+    "    calling_ae TEXT NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE INDEX instance_series ON instance (series);\n"
+    "CREATE INDEX instance_sop_class ON instance (sop_class_uid);\n"
+    "CREATE TABLE study_modality (\n"
+    "    study INTEGER NOT NULL REFERENCES study (id) ON DELETE CASCADE,\n"
+    "    modality TEXT NOT NULL,\n"
+    "    num_series INTEGER NOT NULL DEFAULT 0,\n"
+    "    PRIMARY KEY (study, modality)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE study_sop_class (\n"
+    "    study INTEGER NOT NULL REFERENCES study (id) ON DELETE CASCADE,\n"
+    "    sop_class_uid TEXT NOT NULL,\n"
+    "    num_instances INTEGER NOT NULL DEFAULT 0,\n"
+    "    PRIMARY KEY (study, sop_class_uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER study_added AFTER INSERT ON study BEGIN\n"
+    "    UPDATE patient SET num_studies = num_studies + 1 WHERE id = NEW.patient;\n"
+    "END;\n"
+    "CREATE TRIGGER study_removed AFTER DELETE ON study BEGIN\n"
+    "    UPDATE patient SET num_studies = num_studies - 1 WHERE id = OLD.patient;\n"
+    "END;\n"
+    "CREATE TRIGGER series_added AFTER INSERT ON series BEGIN\n"
+    "    UPDATE study SET num_series = num_series + 1 WHERE id = NEW.study;\n"
+    "    UPDATE patient SET num_series = num_series + 1\n"
+    "        WHERE id = (SELECT patient FROM study WHERE id = NEW.study);\n"
+    "    INSERT OR IGNORE INTO study_modality (study, modality)\n"
+    "        SELECT NEW.study, NEW.modality WHERE NEW.modality <> '';\n"
+    "    UPDATE study_modality SET num_series = num_series + 1\n"
+    "        WHERE study = NEW.study AND modality = NEW.modality;\n"
+    "END;\n"
+    "CREATE TRIGGER series_removed AFTER DELETE ON series BEGIN\n"
+    "    UPDATE study SET num_series = num_series - 1 WHERE id = OLD.study;\n"
+    "    UPDATE patient SET num_series = num_series - 1\n"
+    "        WHERE id = (SELECT patient FROM study WHERE id = OLD.study);\n"
+    "    UPDATE study_modality SET num_series = num_series - 1\n"
+    "        WHERE study = OLD.study AND modality = OLD.modality;\n"
+    "    DELETE FROM study_modality\n"
+    "        WHERE study = OLD.study AND modality = OLD.modality AND num_series = 0;\n"
+    "END;\n"
+    "CREATE TRIGGER series_modality_changed AFTER UPDATE OF modality ON series\n"
+    "    WHEN NEW.modality IS NOT OLD.modality BEGIN\n"
+    "    UPDATE study_modality SET num_series = num_series - 1\n"
+    "        WHERE study = OLD.study AND modality = OLD.modality;\n"
+    "    DELETE FROM study_modality\n"
+    "        WHERE study = OLD.study AND modality = OLD.modality AND num_series = 0;\n"
+    "    INSERT OR IGNORE INTO study_modality (study, modality)\n"
+    "        SELECT NEW.study, NEW.modality WHERE NEW.modality <> '';\n"
+    "    UPDATE study_modality SET num_series = num_series + 1\n"
+    "        WHERE study = NEW.study AND modality = NEW.modality;\n"
+    "END;\n"
+    "CREATE TRIGGER instance_added AFTER INSERT ON instance BEGIN\n"
+    "    UPDATE series SET num_instances = num_instances + 1 WHERE id = NEW.series;\n"
+    "    UPDATE study SET num_instances = num_instances + 1\n"
+    "        WHERE id = (SELECT study FROM series WHERE id = NEW.series);\n"
+    "    UPDATE patient SET num_instances = num_instances + 1\n"
+    "        WHERE id = (SELECT st.patient FROM series se JOIN study st ON st.id = se.study\n"
+    "                    WHERE se.id = NEW.series);\n"
+    "    INSERT OR IGNORE INTO study_sop_class (study, sop_class_uid)\n"
+    "        SELECT study, NEW.sop_class_uid FROM series\n"
+    "        WHERE id = NEW.series AND NEW.sop_class_uid <> '';\n"
+    "    UPDATE study_sop_class SET num_instances = num_instances + 1\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = NEW.series)\n"
+    "          AND sop_class_uid = NEW.sop_class_uid;\n"
+    "END;\n"
+    "CREATE TRIGGER instance_removed AFTER DELETE ON instance BEGIN\n"
+    "    UPDATE series SET num_instances = num_instances - 1 WHERE id = OLD.series;\n"
+    "    UPDATE study SET num_instances = num_instances - 1\n"
+    "        WHERE id = (SELECT study FROM series WHERE id = OLD.series);\n"
+    "    UPDATE patient SET num_instances = num_instances - 1\n"
+    "        WHERE id = (SELECT st.patient FROM series se JOIN study st ON st.id = se.study\n"
+    "                    WHERE se.id = OLD.series);\n"
+    "    UPDATE study_sop_class SET num_instances = num_instances - 1\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = OLD.series)\n"
+    "          AND sop_class_uid = OLD.sop_class_uid;\n"
+    "    DELETE FROM study_sop_class\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = OLD.series)\n"
+    "          AND sop_class_uid = OLD.sop_class_uid AND num_instances = 0;\n"
+    "END;\n";
+
+/* Migration steps; step i brings the database to version i + 1. Append only. */
+static const char *const migrations[] = {
+    schema_v1,
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static cairn_status read_version(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                 const char *path, int *version)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(conn->db, "PRAGMA user_version", -1, &stmt, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot read the schema version of %s: %s", path,
+                   sqlite3_errmsg(conn->db));
+        sqlite3_finalize(stmt);
+        return sqlidx_status_from_sqlite(rc);
+    }
+    *version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return CAIRN_OK;
+}
+
+/* Applies migration step (version - 1) and records version, in one transaction. */
+static cairn_status apply_step(const sqlidx_backend *backend, sqlidx_conn *conn,
+                               const char *path, int version)
+{
+    char set_version[64];
+    char *message = NULL;
+    int current = 0;
+    cairn_status status;
+    int rc;
+
+    status = sqlidx_run(backend, conn, SQLIDX_BEGIN);
+    if (status != CAIRN_OK)
+        return status;
+
+    /* Another process may have migrated while this one waited for the lock. */
+    status = read_version(backend, conn, path, &current);
+    if (status != CAIRN_OK || current >= version)
+        goto out;
+
+    /* The version is an integer of this file, not received text. */
+    snprintf(set_version, sizeof(set_version), "PRAGMA user_version = %d", version);
+    rc = sqlite3_exec(conn->db, migrations[version - 1], NULL, NULL, &message);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(conn->db, set_version, NULL, NULL, &message);
+    if (rc != SQLITE_OK) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR,
+                   "index database %s: migration to schema version %d failed: %s", path,
+                   version, message != NULL ? message : sqlite3_errstr(rc));
+        sqlite3_free(message);
+        status = sqlidx_status_from_sqlite(rc);
+        if (status == CAIRN_OK)
+            status = CAIRN_ERR_DATABASE;
+    }
+
+out:
+    if (status == CAIRN_OK)
+        return sqlidx_run(backend, conn, SQLIDX_COMMIT);
+    sqlidx_run(backend, conn, SQLIDX_ROLLBACK);
+    return status;
+}
+
+/*
+ * Brings the database at path, opened as conn, to SCHEMA_VERSION. Fails
+ * with CAIRN_ERR_UNSUPPORTED, logged, when the database is newer.
+ */
+cairn_status sqlidx_schema_migrate(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                   const char *path)
+{
+    int version = 0;
+    cairn_status status = read_version(backend, conn, path, &version);
+
+    if (status != CAIRN_OK)
+        return status;
+
+    if (version > SCHEMA_VERSION) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR,
+                   "index database %s has schema version %d, newer than this plugin's %d;"
+                   " upgrade Cairn or point `path` at another database",
+                   path, version, SCHEMA_VERSION);
+        return CAIRN_ERR_UNSUPPORTED;
+    }
+
+    for (int next = version + 1; next <= SCHEMA_VERSION; next++) {
+        status = apply_step(backend, conn, path, next);
+        if (status != CAIRN_OK)
+            return status;
+        sqlidx_log(backend, CAIRN_LOG_INFO, "index database %s migrated to schema version %d",
+                   path, next);
+    }
+    return CAIRN_OK;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal declarations of the SQLite index plugin: the back end settings,
+ * an opened index, a connection with its cache of prepared statements, the
+ * attributes of one instance as the index keeps them, and the functions
+ * the plugin's files share. Nothing here is seen by the host.
+ */
+#ifndef SQLIDX_H
+#define SQLIDX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "cairn/plugin.h"
+
+/* Settings read in init; one per loaded plugin. */
+typedef struct sqlidx_backend {
+    cairn_plugin *self;
+    const cairn_host_api *api;
+    char *path;          /* database file from the `path` setting, or NULL */
+    int busy_timeout_ms; /* how long a connection waits for a lock */
+    bool synchronous_full;
+    int max_batch; /* stores per write transaction; 1 disables group commit */
+} sqlidx_backend;
+
+/* Statements of the writer connection, prepared once and kept. */
+typedef enum sqlidx_stmt_id {
+    SQLIDX_UPSERT_PATIENT,
+    SQLIDX_FIND_STUDY,
+    SQLIDX_INSERT_STUDY,
+    SQLIDX_FILL_STUDY,
+    SQLIDX_FIND_SERIES,
+    SQLIDX_INSERT_SERIES,
+    SQLIDX_FILL_SERIES,
+    SQLIDX_FIND_INSTANCE,
+    SQLIDX_INSERT_INSTANCE,
+    SQLIDX_DELETE_INSTANCE,
+    SQLIDX_PRUNE_SERIES,
+    SQLIDX_PRUNE_STUDY,
+    SQLIDX_PRUNE_PATIENT,
+    SQLIDX_BEGIN,
+    SQLIDX_COMMIT,
+    SQLIDX_ROLLBACK,
+    SQLIDX_SAVEPOINT,
+    SQLIDX_RELEASE,
+    SQLIDX_ROLLBACK_TO,
+    SQLIDX_COUNT_PATIENTS,
+    SQLIDX_COUNT_STUDIES,
+    SQLIDX_COUNT_SERIES,
+    SQLIDX_COUNT_INSTANCES,
+    SQLIDX_STMT_COUNT
+} sqlidx_stmt_id;
+
+/* Listing statements a connection keeps, keyed by level and filter keys. */
+#define SQLIDX_LIST_CACHE_SIZE 16
+
+/* One SQLite connection and its prepared statements. */
+typedef struct sqlidx_conn {
+    sqlite3 *db;
+    sqlite3_stmt *fixed[SQLIDX_STMT_COUNT];
+    struct {
+        uint64_t key;
+        sqlite3_stmt *stmt;
+    } list_cache[SQLIDX_LIST_CACHE_SIZE];
+    unsigned list_next; /* slot the next new listing statement takes */
+    struct sqlidx_conn *next_free;
+} sqlidx_conn;
+
+/*
+ * One instance's index values. Text is UTF-8 with padding removed, never
+ * NULL (empty when absent); the numbers are -1 when absent.
+ */
+typedef struct sqlidx_record {
+    char *charset;
+    char *patient_name;
+    char *patient_id;
+    char *issuer;
+    char *birth_date;
+    char *sex;
+    char *study_uid;
+    char *study_date;
+    char *study_time;
+    char *accession_number;
+    char *study_id;
+    char *referring_physician;
+    char *study_description;
+    char *series_uid;
+    char *modality;
+    int64_t series_number;
+    char *series_description;
+    char *sop_uid;
+    char *sop_class_uid;
+    int64_t instance_number;
+    /* From the cairn_instance_file. */
+    char *path;
+    uint64_t size;
+    char *transfer_syntax;
+    int64_t received_at_us;
+    char *calling_ae;
+} sqlidx_record;
+
+typedef struct sqlidx_writer sqlidx_writer;
+
+/* An opened index: the handle open() returns. */
+typedef struct sqlidx_index {
+    const sqlidx_backend *backend;
+    char *db_path;
+    sqlidx_writer *writer;
+    pthread_mutex_t pool_lock;
+    sqlidx_conn *free_readers; /* idle reader connections */
+    unsigned idle_count;
+} sqlidx_index;
+
+/* Logs through the host with the plugin's name. */
+#define sqlidx_log(backend, level, ...) \
+    ((backend)->api->log((backend)->self, (level), __VA_ARGS__))
+
+/* index.c: the table registered with the host */
+extern const cairn_index_ops sqlidx_ops;
+
+/* conn.c */
+cairn_status sqlidx_conn_open(const sqlidx_backend *backend, const char *path, bool writer,
+                              sqlidx_conn **out);
+void sqlidx_conn_close(sqlidx_conn *conn);
+sqlite3_stmt *sqlidx_conn_fixed(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                sqlidx_stmt_id id);
+sqlite3_stmt *sqlidx_conn_cached(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                 uint64_t key, const char *sql);
+cairn_status sqlidx_run(const sqlidx_backend *backend, sqlidx_conn *conn, sqlidx_stmt_id id);
+cairn_status sqlidx_status_from_sqlite(int rc);
+
+/* schema.c */
+cairn_status sqlidx_schema_migrate(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                   const char *path);
+
+/* record.c */
+cairn_status sqlidx_record_read(const sqlidx_backend *backend, const cairn_dataset *attributes,
+                                const cairn_instance_file *file, sqlidx_record *record);
+void sqlidx_record_free(sqlidx_record *record);
+bool sqlidx_uid_is_valid(const char *uid);
+char *sqlidx_strdup(const char *text);
+
+/* write.c: the statements of one store or removal, inside a transaction */
+cairn_status sqlidx_write_store(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                const sqlidx_record *record, cairn_duplicate_policy policy,
+                                cairn_store_outcome *outcome, char **replaced_path);
+cairn_status sqlidx_write_remove(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                 const char *sop_uid);
+
+/* writer.c: the writer thread and its group commit */
+cairn_status sqlidx_writer_start(const sqlidx_backend *backend, const char *path,
+                                 sqlidx_writer **out);
+void sqlidx_writer_stop(sqlidx_writer *writer);
+cairn_status sqlidx_writer_store(sqlidx_writer *writer, const sqlidx_record *record,
+                                 cairn_duplicate_policy policy, cairn_store_outcome *outcome,
+                                 char **replaced_path);
+cairn_status sqlidx_writer_remove(sqlidx_writer *writer, const char *sop_uid);
+
+/* list.c */
+cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                         cairn_index_level level, const cairn_dataset *filter,
+                         cairn_index_row_fn fn, void *arg);
+
+#endif

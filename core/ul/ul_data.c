@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Data transfer (Sta6): PDVs are read one by one out of the P-DATA-TF in
+ * the receive buffer, and written into a P-DATA-TF of the peer's maximum
+ * length that is sent when full and more bytes follow, or at the last
+ * fragment. A PDU we send carries one PDV item, never an empty one.
+ */
+#include "ul/ul_internal.h"
+
+#include <string.h>
+
+/* PDV item header: 4-byte length, context ID, message control header. */
+#define PDV_HEADER_LEN 6
+
+int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms)
+{
+    ul_assoc *a = assoc;
+
+    if (a->rlen > 0 && a->rbuf[0] == UL_PDU_P_DATA_TF &&
+        ul_p_data_next(a->rbuf, a->rlen, &a->rnext, pdv))
+        return UL_OK;
+    a->rlen = 0;
+
+    switch (a->fsm.state) {
+    case UL_STA6:
+        break;
+    case UL_STA8:
+        return UL_RELEASE_REQUESTED;
+    case UL_STA1:
+    case UL_STA13:
+        return UL_CLOSED;
+    default:
+        return UL_ERROR;
+    }
+
+    ul_indication ind;
+    int r = ul_receive_event(a, timeout_ms, &ind);
+    if (r != UL_OK) {
+        if (a->fsm.state == UL_STA13)
+            ul_wait_for_close(a);
+        return r;
+    }
+    if (ind == UL_IND_RELEASE) {
+        log_debug(a->log, "peer requested release");
+        return UL_RELEASE_REQUESTED;
+    }
+    if (ind == UL_IND_P_DATA && ul_p_data_next(a->rbuf, a->rlen, &a->rnext, pdv))
+        return UL_OK;
+    return UL_ERROR;
+}
+
+/* Sends the P-DATA-TF in the send buffer (Evt9: DT-1 or AR-7). */
+static int flush_pdu(ul_assoc *a, bool last)
+{
+    size_t item_len = a->wlen - UL_PDU_HEADER_LEN - 4;
+    size_t body_len = a->wlen - UL_PDU_HEADER_LEN;
+    uint8_t *p = a->wbuf;
+
+    p[0] = UL_PDU_P_DATA_TF;
+    p[1] = 0;
+    p[2] = (uint8_t)(body_len >> 24);
+    p[3] = (uint8_t)(body_len >> 16);
+    p[4] = (uint8_t)(body_len >> 8);
+    p[5] = (uint8_t)body_len;
+    p[6] = (uint8_t)(item_len >> 24);
+    p[7] = (uint8_t)(item_len >> 16);
+    p[8] = (uint8_t)(item_len >> 8);
+    p[9] = (uint8_t)item_len;
+    p[10] = a->fragment_pctx;
+    p[11] = (uint8_t)((a->fragment_command ? 1 : 0) | (last ? 2 : 0));
+
+    a->pending = a->wbuf;
+    a->pending_len = a->wlen;
+    ul_indication ind = ul_fsm_dispatch(&a->fsm, UL_EVT9);
+    a->pending = NULL;
+    a->wlen = 0;
+    if (ind == UL_IND_INVALID)
+        return UL_ERROR;
+    if (a->fsm.transport_failed) {
+        ul_fsm_dispatch(&a->fsm, UL_EVT17);
+        return UL_CLOSED;
+    }
+    return UL_OK;
+}
+
+int ul_write_pdv(ul_assoc *assoc, uint8_t pctx_id, bool command, const void *data,
+                 size_t len, bool last)
+{
+    ul_assoc *a = assoc;
+    const uint8_t *src = data;
+    size_t capacity = UL_PDU_HEADER_LEN + (size_t)a->max_pdu_send;
+
+    if (!a->wbuf || !a->pctx_accepted[pctx_id])
+        return UL_ERROR;
+    if (a->fsm.state != UL_STA6 && a->fsm.state != UL_STA8)
+        return UL_ERROR;
+    if (a->fragment_open && (a->fragment_pctx != pctx_id || a->fragment_command != command)) {
+        log_error(a->log, "PDV for context %u written while a %s of context %u is open",
+                  pctx_id, a->fragment_command ? "command" : "data set", a->fragment_pctx);
+        return UL_ERROR;
+    }
+
+    while (len > 0) {
+        /* The buffer is full and more bytes follow: send it as a middle
+         * fragment. Waiting until then keeps the last fragment non-empty. */
+        if (a->fragment_open && a->wlen == capacity) {
+            int r = flush_pdu(a, false);
+            if (r != UL_OK)
+                return r;
+        }
+        if (a->wlen == 0) {
+            a->wlen = UL_PDU_HEADER_LEN + PDV_HEADER_LEN;
+            a->fragment_open = true;
+            a->fragment_pctx = pctx_id;
+            a->fragment_command = command;
+        }
+
+        size_t n = capacity - a->wlen;
+        if (n > len)
+            n = len;
+        memcpy(a->wbuf + a->wlen, src, n);
+        a->wlen += n;
+        src += n;
+        len -= n;
+    }
+
+    if (!last)
+        return UL_OK;
+    if (!a->fragment_open) {
+        log_error(a->log, "empty %s for context %u not sent", command ? "command" : "data set",
+                  pctx_id);
+        return UL_ERROR;
+    }
+    a->fragment_open = false;
+    return flush_pdu(a, true);
+}

@@ -90,8 +90,8 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
     pthread_mutex_unlock(&srv->lock);
 
     if (!taken)
-        log_info(&ctx, "delayed: all %u workers are busy; waiting up to %u ms "
-                 "(%zu connections waiting)",
+        log_info(&ctx, "delayed: every worker is busy (max_associations %u); "
+                 "waiting up to %u ms, number %zu in the queue",
                  srv->limits.max_associations, srv->limits.max_wait_ms, waiting);
 }
 

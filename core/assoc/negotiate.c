@@ -149,13 +149,9 @@ static bool negotiate_roles(const ul_assoc_rq *rq, ul_assoc_ac *ac, const ul_pct
     if (!accept_scu && !accept_scp)
         return false;
 
-    if (item != NULL && !role_answered(ac, pc->abstract_syntax)) {
-        ul_role_selection *answer = &ac->user_info.roles[ac->user_info.role_count++];
-
-        memcpy(answer->sop_class_uid, pc->abstract_syntax, sizeof answer->sop_class_uid);
-        answer->scu_role = accept_scu;
-        answer->scp_role = accept_scp;
-    }
+    if (item != NULL && !role_answered(ac, pc->abstract_syntax) &&
+        ul_assoc_ac_add_role(ac, pc->abstract_syntax, accept_scu, accept_scp) != 0)
+        return false;
     return true;
 }
 
@@ -166,32 +162,26 @@ static const plugin_service *find_service(const assoc_negotiation *neg, const co
                                ae->n_plugins, sop_class);
 }
 
-static void negotiate_contexts(const assoc_negotiation *neg, const conf_ae *ae,
+static int negotiate_contexts(const assoc_negotiation *neg, const conf_ae *ae,
                                const ul_assoc_rq *rq, ul_assoc_ac *ac)
 {
     for (size_t i = 0; i < rq->pctx_count; i++) {
         const ul_pctx_rq *pc = &rq->pctx[i];
-        ul_pctx_ac *answer = &ac->pctx[ac->pctx_count++];
         const plugin_service *svc = find_service(neg, ae, pc->abstract_syntax);
-        const char *ts;
+        uint8_t result = UL_PCTX_ACCEPTANCE;
+        const char *ts = NULL;
 
-        answer->id = pc->id;
-        if (svc == NULL) {
-            answer->result = UL_PCTX_ABSTRACT_SYNTAX_NOT_SUPPORTED;
-            continue;
-        }
-        if (!negotiate_roles(rq, ac, pc, svc)) {
-            answer->result = UL_PCTX_USER_REJECTION;
-            continue;
-        }
-        ts = choose_transfer_syntax(ae, pc, svc);
-        if (ts == NULL) {
-            answer->result = UL_PCTX_TRANSFER_SYNTAXES_NOT_SUPPORTED;
-            continue;
-        }
-        answer->result = UL_PCTX_ACCEPTANCE;
-        snprintf(answer->transfer_syntax, sizeof answer->transfer_syntax, "%s", ts);
+        if (svc == NULL)
+            result = UL_PCTX_ABSTRACT_SYNTAX_NOT_SUPPORTED;
+        else if (!negotiate_roles(rq, ac, pc, svc))
+            result = UL_PCTX_USER_REJECTION;
+        else if ((ts = choose_transfer_syntax(ae, pc, svc)) == NULL)
+            result = UL_PCTX_TRANSFER_SYNTAXES_NOT_SUPPORTED;
+
+        if (ul_assoc_ac_add_pctx(ac, pc->id, result, ts) != 0)
+            return -1;
     }
+    return 0;
 }
 
 /* Passes SOP Class (Common) Extended Negotiation items to their services. */
@@ -203,7 +193,7 @@ static void negotiate_extended(const assoc_negotiation *neg, const conf_ae *ae,
         const plugin_service *svc = find_service(neg, ae, item->sop_class_uid);
         uint8_t answer[EXT_NEG_ANSWER_MAX];
         size_t answer_len = sizeof answer;
-        ul_ext_neg *out;
+        ul_ext_neg *out, *grown;
 
         if (svc == NULL || svc->service.negotiate_extended == NULL)
             continue;
@@ -212,7 +202,12 @@ static void negotiate_extended(const assoc_negotiation *neg, const conf_ae *ae,
             answer_len == 0 || answer_len > sizeof answer)
             continue;
 
-        out = &ac->user_info.ext_neg[ac->user_info.ext_neg_count];
+        grown = realloc(ac->user_info.ext_neg,
+                        (ac->user_info.ext_neg_count + 1) * sizeof *grown);
+        if (grown == NULL)
+            continue;
+        ac->user_info.ext_neg = grown;
+        out = &grown[ac->user_info.ext_neg_count];
         out->info = malloc(answer_len);
         if (out->info == NULL)
             continue;
@@ -270,19 +265,8 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER, UL_REJECT_USER_NO_REASON);
     }
 
-    /* 2. The A-ASSOCIATE-AC header and user information. */
-    memset(ac, 0, sizeof *ac);
-    ac->protocol_version = UL_PROTOCOL_VERSION;
-    memcpy(ac->called_ae, rq->called_ae, sizeof ac->called_ae);
-    memcpy(ac->calling_ae, rq->calling_ae, sizeof ac->calling_ae);
-    memcpy(ac->application_context, rq->application_context, sizeof ac->application_context);
-    ac->user_info.max_pdu_length = (uint32_t)conf->network.max_pdu_receive;
-    snprintf(ac->user_info.implementation_class_uid, sizeof ac->user_info.implementation_class_uid,
-             "%s", DCM_IMPLEMENTATION_CLASS_UID);
-    snprintf(ac->user_info.implementation_version_name,
-             sizeof ac->user_info.implementation_version_name, "%s",
-             DCM_IMPLEMENTATION_VERSION_NAME);
-
+    /* 2. User information; the Upper Layer already filled the AC header,
+     * our maximum length and implementation names. */
     /* One outstanding operation each way, as the archive processes requests in order. */
     if (rq->user_info.async_window.present) {
         ac->user_info.async_window.present = true;
@@ -295,15 +279,9 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
         ac->user_info.user_identity.present = true;
 
     /* 3. Presentation contexts, roles and extended negotiation. */
-    ac->pctx = calloc(rq->pctx_count ? rq->pctx_count : 1, sizeof *ac->pctx);
-    ac->user_info.roles = calloc(rq->user_info.role_count + 1, sizeof *ac->user_info.roles);
-    ac->user_info.ext_neg = calloc(rq->user_info.ext_neg_count + 1, sizeof *ac->user_info.ext_neg);
-    if (ac->pctx == NULL || ac->user_info.roles == NULL || ac->user_info.ext_neg == NULL) {
-        ul_assoc_ac_free(ac);
+    if (negotiate_contexts(neg, ae, rq, ac) != 0)
         return reject(rj, UL_REJECT_TRANSIENT, UL_REJECT_SOURCE_PROVIDER_PRESENTATION,
                       UL_REJECT_PRESENTATION_LOCAL_LIMIT_EXCEEDED);
-    }
-    negotiate_contexts(neg, ae, rq, ac);
     negotiate_extended(neg, ae, rq, ac);
 
     neg->ae = ae;

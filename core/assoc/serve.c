@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dimse/dimse.h"
 
@@ -16,7 +17,6 @@ void assoc_ul_params(const cairn_conf *conf, ul_params *params)
 {
     memset(params, 0, sizeof *params);
     params->max_pdu_receive = (uint32_t)conf->network.max_pdu_receive;
-    params->max_pdu_send = (uint32_t)conf->network.max_pdu_send;
     params->artim_timeout_ms = (unsigned)conf->network.artim_timeout * 1000u;
     params->dimse_timeout_ms = (unsigned)conf->network.dimse_timeout * 1000u;
     params->idle_timeout_ms = (unsigned)conf->network.idle_timeout * 1000u;
@@ -234,7 +234,9 @@ void assoc_serve(void *arg, net_conn *conn)
     neg.local_port = net_conn_local_port(conn);
     neg.log = &assoc.log;
 
-    rc = ul_accept(net_conn_fd(conn), &params, assoc_negotiate, &neg, &assoc.ul);
+    /* The Upper Layer closes its own descriptor; shutdown(2) by the server
+     * still reaches the shared socket to wake an idle association. */
+    rc = ul_accept(dup(net_conn_fd(conn)), &params, assoc_negotiate, &neg, &assoc.ul);
     if (assoc.ul != NULL) {
         const ul_assoc_rq *rq = ul_assoc_request(assoc.ul);
 
@@ -243,7 +245,7 @@ void assoc_serve(void *arg, net_conn *conn)
     }
     if (rc != UL_OK) {
         log_info(&assoc.log, "association from %s not established: %s", assoc.peer_address,
-                 ul_result_name(rc));
+                 ul_strerror(rc));
         ul_assoc_destroy(assoc.ul);
         return;
     }
@@ -275,7 +277,7 @@ void assoc_reject_busy(void *arg, net_conn *conn)
     ul_assoc *ul = NULL;
 
     assoc_ul_params(env->conf, &params);
-    ul_accept(net_conn_fd(conn), &params, reject_local_limit, NULL, &ul);
+    ul_accept(dup(net_conn_fd(conn)), &params, reject_local_limit, NULL, &ul);
     log_warn(&log, "association from %s rejected: all %d workers stayed busy for %d s "
              "(transient, local limit exceeded)", net_conn_peer(conn),
              env->conf->network.max_associations, env->conf->network.max_wait);

@@ -214,7 +214,7 @@ static int receive_store_dataset(cairn_assoc *assoc, const dimse_limits *limits,
 
     if (dcm_parse_fd(archive_tmp_fd(msg->tmp), dataset_offset, ts, &opt, &msg->dataset,
                      &err) != DCM_OK) {
-        snprintf(msg->error, sizeof msg->error, "data set cannot be parsed at byte %llu: %s",
+        snprintf(msg->error, sizeof msg->error, "data set cannot be parsed at byte %llu: %.160s",
                  (unsigned long long)err.offset, err.message);
         msg->dataset = NULL;
     }
@@ -250,7 +250,7 @@ static int receive_memory_dataset(cairn_assoc *assoc, const dimse_limits *limits
 
     if (dcm_parse_buffer(data.data, data.len, dcm_ts_find(msg->transfer_syntax_uid), &opt,
                          &msg->dataset, &err) != DCM_OK) {
-        snprintf(msg->error, sizeof msg->error, "data set cannot be parsed at byte %llu: %s",
+        snprintf(msg->error, sizeof msg->error, "data set cannot be parsed at byte %llu: %.160s",
                  (unsigned long long)err.offset, err.message);
         msg->dataset = NULL;
     }

@@ -104,6 +104,14 @@ CAIRN_STATIC_ASSERT(sizeof(cairn_plugin_descriptor) == 48, "descriptor layout is
 /* The entry point every plugin defines. */
 typedef const cairn_plugin_descriptor *(*cairn_plugin_entry_fn)(void);
 
+/*
+ * Returns the plugin's descriptor: a pointer to static, constant storage
+ * that stays valid while the plugin is loaded. Called once, on the main
+ * thread, before init. Declared here so every plugin's definition is
+ * checked against this signature.
+ */
+CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void);
+
 /* True when the host table api has the entry named member. */
 #define CAIRN_HOST_HAS(api, member)                                            \
     ((api)->struct_size >= offsetof(cairn_host_api, member) + sizeof((api)->member))

@@ -54,7 +54,9 @@ static cairn_status read_settings(sqlidx_backend *backend, const cairn_config *c
         backend->synchronous_full = false;
     } else {
         sqlidx_log(backend, CAIRN_LOG_ERROR,
-                   "invalid synchronous value \"%s\": use \"full\" or \"normal\"", synchronous);
+                   "plugins.index-sqlite.synchronous: invalid value \"%s\"; use \"full\" or"
+                   " \"normal\"",
+                   synchronous);
         return CAIRN_ERR_CONFIG;
     }
     return CAIRN_OK;

@@ -103,13 +103,12 @@ static char *find_plugin_file(const char *path)
 }
 
 /*
- * Opens path in local symbol scope, letting libltdl add the suffix.
- * libltdl reports every failure as "file not found", so on failure the
- * reason comes from dlerror() after a second dlopen of the same file,
- * which fails the same way.
+ * Opens the plugin file at path in local symbol scope. libltdl reports
+ * every failure as "file not found", so on failure the reason comes from
+ * dlerror() after a second dlopen of the same file, which fails the same
+ * way.
  */
-static lt_dlhandle open_module(const char *path, const char *existing, char *reason,
-                               size_t reason_size)
+static lt_dlhandle open_module(const char *path, char *reason, size_t reason_size)
 {
     lt_dladvise advise;
     lt_dlhandle handle = NULL;
@@ -126,7 +125,7 @@ static lt_dlhandle open_module(const char *path, const char *existing, char *rea
     lt_dladvise_destroy(&advise);
 
     if (handle == NULL && reason[0] == '\0') {
-        void *probe = dlopen(existing, RTLD_LAZY | RTLD_LOCAL);
+        void *probe = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
         const char *text = probe == NULL ? dlerror() : NULL;
 
         if (probe != NULL)
@@ -227,80 +226,91 @@ static void unload_plugin(cairn_plugin *plugin, bool initialised)
     free(plugin);
 }
 
-/* Builds the path to open: the group's `file`, or <plugin_directory>/<name>. */
-static char *plugin_path(const cairn_conf *conf, const conf_plugin *entry)
+/*
+ * Returns the plugin file of a group, allocated: its `file`, or else the
+ * file lt_dlopenext would find for <plugin_directory>/<name>. Stores NULL
+ * in *file and the path tried in *tried when there is no such file.
+ */
+static int find_group_file(const cairn_conf *conf, const conf_plugin *entry, char **tried,
+                           char **file)
 {
     const char *directory = conf->plugin_directory != NULL ? conf->plugin_directory
                                                            : CAIRN_PLUGIN_DIR;
-    char *path;
 
+    *file = NULL;
     if (entry->file != NULL)
-        return strdup(entry->file);
-    if (asprintf(&path, "%s/%s", directory, entry->name) < 0)
-        return NULL;
-    return path;
+        *tried = strdup(entry->file);
+    else if (asprintf(tried, "%s/%s", directory, entry->name) < 0)
+        *tried = NULL;
+    if (*tried == NULL)
+        return -1;
+
+    *file = find_plugin_file(*tried);
+    return 0;
 }
 
-/* Loads, checks and initialises the plugin of one configuration group. */
-static int load_plugin(plugin_registry *registry, const cairn_conf *conf,
-                       const conf_plugin *entry)
+/*
+ * Finds, opens and checks the plugin file of one configuration group, up
+ * to a descriptor fit to call. Logs why and returns -1 when it is not.
+ */
+static int open_plugin(const plugin_registry *registry, const cairn_conf *conf,
+                       const conf_plugin *entry, cairn_plugin *plugin)
 {
     const cairn_plugin_descriptor *descriptor;
     cairn_plugin_entry_fn entry_fn;
-    cairn_plugin *plugin = NULL;
-    char *existing = NULL;
+    char *tried = NULL;
     char reason[512];
-    cairn_status status;
     int result = -1;
 
-    if (!is_plugin_name(entry->name)) {
-        log_error(NULL, "plugin group plugins.%s: the name must be 1 to %d characters in "
-                  "[a-z0-9-], as the plugin's own name is", entry->name, PLUGIN_NAME_MAX);
+    if (find_group_file(conf, entry, &tried, &plugin->file) != 0) {
+        log_error(NULL, "plugin %s: out of memory while loading", plugin->name);
         goto out;
     }
-
-    plugin = calloc(1, sizeof *plugin);
-    if (plugin == NULL)
-        goto no_memory;
-    plugin->name = strdup(entry->name);
-    plugin->file = plugin_path(conf, entry);
-    if (plugin->name == NULL || plugin->file == NULL)
-        goto no_memory;
-
-    existing = find_plugin_file(plugin->file);
-    if (existing == NULL) {
+    if (plugin->file == NULL) {
         if (entry->file != NULL)
-            refuse(plugin->name, plugin->file, "file not found; build or install the plugin, "
+            refuse(plugin->name, tried, "file not found; build or install the plugin, "
                    "or correct plugins.%s.file", plugin->name);
         else
-            refuse(plugin->name, plugin->file, "file not found, nor with suffix %s or .la; "
+            refuse(plugin->name, tried, "file not found, nor with suffix %s or .la; "
                    "build or install the plugin, or set plugin_directory or plugins.%s.file",
                    PLUGIN_SUFFIX, plugin->name);
         goto out;
     }
 
-    plugin->handle = open_module(plugin->file, existing, reason, sizeof reason);
+    plugin->handle = open_module(plugin->file, reason, sizeof reason);
     if (plugin->handle == NULL) {
-        refuse(plugin->name, existing, "not a loadable shared object: %s", reason);
+        refuse(plugin->name, plugin->file, "not a loadable shared object: %s", reason);
         goto out;
     }
 
     /* ISO C has no conversion from void * to a function pointer; POSIX guarantees it works. */
     *(void **)&entry_fn = lt_dlsym(plugin->handle, CAIRN_PLUGIN_ENTRY_SYMBOL);
     if (entry_fn == NULL) {
-        refuse(plugin->name, existing, "no symbol %s, expected the plugin's entry point; "
+        refuse(plugin->name, plugin->file, "no symbol %s, expected the plugin's entry point; "
                "define it with CAIRN_PLUGIN_EXPORT", CAIRN_PLUGIN_ENTRY_SYMBOL);
         goto out;
     }
     descriptor = entry_fn();
     if (descriptor == NULL) {
-        refuse(plugin->name, existing, "%s returned NULL, expected a descriptor",
+        refuse(plugin->name, plugin->file, "%s returned NULL, expected a descriptor",
                CAIRN_PLUGIN_ENTRY_SYMBOL);
         goto out;
     }
-    plugin->descriptor = descriptor;
     if (!check_descriptor(registry, plugin, descriptor))
         goto out;
+
+    plugin->descriptor = descriptor;
+    result = 0;
+
+out:
+    free(tried);
+    return result;
+}
+
+/* Runs the init of an opened plugin with its configuration section. */
+static int init_plugin(const cairn_conf *conf, const conf_plugin *entry, cairn_plugin *plugin)
+{
+    cairn_status status;
 
     plugin->config.section = entry->settings;
     if (plugin->config.section == NULL) {
@@ -308,36 +318,59 @@ static int load_plugin(plugin_registry *registry, const cairn_conf *conf,
 
         snprintf(section_path, sizeof section_path, "plugins.%s", plugin->name);
         plugin->own_section = conf_section_create(NULL, conf->path, section_path);
-        if (plugin->own_section == NULL)
-            goto no_memory;
+        if (plugin->own_section == NULL) {
+            log_error(NULL, "plugin %s: out of memory while loading", plugin->name);
+            return -1;
+        }
         plugin->config.section = plugin->own_section;
     }
     plugin->config.conf = conf;
     plugin->config.owner = plugin;
 
     plugin->in_init = true;
-    status = descriptor->init(plugin, plugin_host_api(), &plugin->config, &plugin->state);
+    status = plugin->descriptor->init(plugin, plugin_host_api(), &plugin->config,
+                                      &plugin->state);
     plugin->in_init = false;
     if (status != CAIRN_OK) {
-        refuse(plugin->name, existing, "init failed: %s (status %d); cairnd does not start "
-               "until the plugin's error above is fixed", cairn_strerror(status), (int)status);
-        goto out;
+        refuse(plugin->name, plugin->file, "init failed: %s (status %d); see the plugin's "
+               "messages above", cairn_strerror(status), (int)status);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads, checks and initialises the plugin of one configuration group. */
+static int load_plugin(plugin_registry *registry, const cairn_conf *conf,
+                       const conf_plugin *entry)
+{
+    cairn_plugin *plugin;
+
+    if (!is_plugin_name(entry->name)) {
+        log_error(NULL, "plugin group plugins.%s: the name must be 1 to %d characters in "
+                  "[a-z0-9-], as the plugin's own name is", entry->name, PLUGIN_NAME_MAX);
+        return -1;
+    }
+
+    plugin = calloc(1, sizeof *plugin);
+    if (plugin != NULL)
+        plugin->name = strdup(entry->name);
+    if (plugin == NULL || plugin->name == NULL) {
+        log_error(NULL, "plugin %s: out of memory while loading", entry->name);
+        unload_plugin(plugin, false);
+        return -1;
+    }
+
+    if (open_plugin(registry, conf, entry, plugin) != 0 ||
+        init_plugin(conf, entry, plugin) != 0) {
+        unload_plugin(plugin, false);
+        return -1;
     }
 
     registry->plugins[registry->n_plugins++] = plugin;
     log_info(NULL, "plugin %s %s loaded from %s: %zu service(s)%s", plugin->name,
-             plugin_version(plugin), existing, plugin->n_services,
+             plugin_version(plugin), plugin->file, plugin->n_services,
              plugin->index != NULL ? " and an index back end" : "");
-    plugin = NULL;
-    result = 0;
-    goto out;
-
-no_memory:
-    log_error(NULL, "plugin %s: out of memory while loading", entry->name);
-out:
-    unload_plugin(plugin, false);
-    free(existing);
-    return result;
+    return 0;
 }
 
 int plugin_registry_load(const cairn_conf *conf, plugin_registry **out)

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A plugin built for the next ABI major, which this host cannot load. */
+#include <stddef.h>
+
+#include <cairn/cairn.h>
+
+static cairn_status test_init(cairn_plugin *self, const cairn_host_api *api,
+                              const cairn_config *config, void **state)
+{
+    return CAIRN_OK;
+}
+
+static const cairn_plugin_descriptor descriptor = {
+    sizeof(cairn_plugin_descriptor), CAIRN_SDK_ABI_MAJOR + 1, CAIRN_SDK_ABI_MINOR,
+    "abi-major", "1.0.0", "Test plugin the loader must refuse",
+    test_init, NULL,
+};
+
+/* plugin.h declares no prototype; this one keeps -Wmissing-prototypes quiet. */
+CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void);
+
+CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void)
+{
+    return &descriptor;
+}

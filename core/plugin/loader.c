@@ -3,9 +3,9 @@
  * The plugin loader: opens each enabled plugin with libltdl in local symbol
  * scope, checks its descriptor against the SDK this host was built with,
  * and runs its init with the host API table and its configuration section.
- * Every way a plugin can be refused logs one error line of the form
+ * Every way a plugin can be rejected logs one error line of the form
  * "plugin NAME: FILE: what is wrong, expected X, got Y; what to do", and
- * any refusal unloads everything, because cairnd does not start with part
+ * any rejection unloads everything, because cairnd does not start with part
  * of its configuration missing.
  */
 #include "plugin/plugin_internal.h"
@@ -26,7 +26,7 @@
 /* Shared object suffix lt_dlopenext appends; CMake MODULE libraries use it on Linux and macOS. */
 #define PLUGIN_SUFFIX ".so"
 
-/* Longest plugin name accepted, in bytes. */
+/* Maximum length of a plugin name, in bytes. */
 #define PLUGIN_NAME_MAX 64
 
 /* Size of the 1.0 descriptor: every member up to shutdown. */
@@ -42,11 +42,11 @@ struct plugin_registry {
     bool ltdl_ready;        /* lt_dlinit succeeded; lt_dlexit is owed */
 };
 
-/* Logs "plugin NAME: FILE: message" as one error line. */
-static void refuse(const char *name, const char *file, const char *fmt, ...)
+/* Logs why a plugin is rejected, as one line "plugin NAME: FILE: message". */
+static void reject_plugin(const char *name, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void refuse(const char *name, const char *file, const char *fmt, ...)
+static void reject_plugin(const char *name, const char *file, const char *fmt, ...)
 {
     char message[1024];
     va_list ap;
@@ -146,9 +146,9 @@ static const cairn_plugin *find_loaded(const plugin_registry *registry, const ch
 }
 
 /*
- * Checks the descriptor of plugin (opened from the group named group).
- * Logs the first mismatch and returns false; the fields are checked in the
- * order in which a later one can only be trusted once the earlier ones are.
+ * Checks the descriptor of plugin and logs the first mismatch. Fields are
+ * checked in order, because a later field can be trusted only once the
+ * earlier ones match (the ABI major decides the layout of the rest).
  */
 static bool check_descriptor(const plugin_registry *registry, const cairn_plugin *plugin,
                              const cairn_plugin_descriptor *descriptor)
@@ -158,52 +158,52 @@ static bool check_descriptor(const plugin_registry *registry, const cairn_plugin
     const cairn_plugin *other;
 
     if (descriptor->struct_size < DESCRIPTOR_HEADER_SIZE) {
-        refuse(group, file, "descriptor struct_size is %u, expected at least %zu (SDK %d.0); "
+        reject_plugin(group, file, "descriptor struct_size is %u, expected at least %zu (SDK %d.0); "
                "rebuild the plugin against the Cairn SDK", descriptor->struct_size,
                (size_t)DESCRIPTOR_SIZE_1_0, CAIRN_SDK_ABI_MAJOR);
         return false;
     }
     if (descriptor->abi_major != CAIRN_SDK_ABI_MAJOR) {
-        refuse(group, file, "descriptor abi_major is %u, expected %d; rebuild the plugin "
+        reject_plugin(group, file, "descriptor abi_major is %u, expected %d; rebuild the plugin "
                "against SDK %d.x", descriptor->abi_major, CAIRN_SDK_ABI_MAJOR,
                CAIRN_SDK_ABI_MAJOR);
         return false;
     }
     if (descriptor->abi_minor > CAIRN_SDK_ABI_MINOR) {
-        refuse(group, file, "descriptor abi_minor is %u, expected at most %d: the plugin needs "
+        reject_plugin(group, file, "descriptor abi_minor is %u, expected at most %d: the plugin needs "
                "a newer cairnd (SDK %d.%u)", descriptor->abi_minor, CAIRN_SDK_ABI_MINOR,
                CAIRN_SDK_ABI_MAJOR, descriptor->abi_minor);
         return false;
     }
     if (descriptor->struct_size < DESCRIPTOR_SIZE_1_0) {
-        refuse(group, file, "descriptor struct_size is %u, expected at least %zu (SDK %d.0); "
+        reject_plugin(group, file, "descriptor struct_size is %u, expected at least %zu (SDK %d.0); "
                "rebuild the plugin against the Cairn SDK", descriptor->struct_size,
                (size_t)DESCRIPTOR_SIZE_1_0, CAIRN_SDK_ABI_MAJOR);
         return false;
     }
 
     if (descriptor->name == NULL || !is_plugin_name(descriptor->name)) {
-        refuse(group, file, "descriptor name is \"%.*s\", expected 1 to %d characters in "
+        reject_plugin(group, file, "descriptor name is \"%.*s\", expected 1 to %d characters in "
                "[a-z0-9-]", PLUGIN_NAME_MAX + 1,
                descriptor->name != NULL ? descriptor->name : "(null)", PLUGIN_NAME_MAX);
         return false;
     }
     other = find_loaded(registry, descriptor->name);
     if (other != NULL) {
-        refuse(group, file, "descriptor name is \"%s\", which plugin group %s (%s) already "
+        reject_plugin(group, file, "descriptor name is \"%s\", which plugin group %s (%s) already "
                "loaded; remove one of the two groups", descriptor->name, other->name,
                other->file);
         return false;
     }
     if (strcmp(descriptor->name, group) != 0) {
-        refuse(group, file, "descriptor name is \"%s\", expected \"%s\" (the configuration "
+        reject_plugin(group, file, "descriptor name is \"%s\", expected \"%s\" (the configuration "
                "group name); rename the group plugins.%s to plugins.%s", descriptor->name,
                group, group, descriptor->name);
         return false;
     }
 
     if (descriptor->init == NULL) {
-        refuse(group, file, "descriptor init is NULL, expected a function");
+        reject_plugin(group, file, "descriptor init is NULL, expected a function");
         return false;
     }
     return true;
@@ -268,10 +268,10 @@ static int open_plugin(const plugin_registry *registry, const cairn_conf *conf,
     }
     if (plugin->file == NULL) {
         if (entry->file != NULL)
-            refuse(plugin->name, tried, "file not found; build or install the plugin, "
+            reject_plugin(plugin->name, tried, "file not found; build or install the plugin, "
                    "or correct plugins.%s.file", plugin->name);
         else
-            refuse(plugin->name, tried, "file not found, nor with suffix %s or .la; "
+            reject_plugin(plugin->name, tried, "file not found, nor with suffix %s or .la; "
                    "build or install the plugin, or set plugin_directory or plugins.%s.file",
                    PLUGIN_SUFFIX, plugin->name);
         goto out;
@@ -279,20 +279,20 @@ static int open_plugin(const plugin_registry *registry, const cairn_conf *conf,
 
     plugin->handle = open_module(plugin->file, reason, sizeof reason);
     if (plugin->handle == NULL) {
-        refuse(plugin->name, plugin->file, "not a loadable shared object: %s", reason);
+        reject_plugin(plugin->name, plugin->file, "not a loadable shared object: %s", reason);
         goto out;
     }
 
     /* ISO C has no conversion from void * to a function pointer; POSIX guarantees it works. */
     *(void **)&entry_fn = lt_dlsym(plugin->handle, CAIRN_PLUGIN_ENTRY_SYMBOL);
     if (entry_fn == NULL) {
-        refuse(plugin->name, plugin->file, "no symbol %s, expected the plugin's entry point; "
+        reject_plugin(plugin->name, plugin->file, "no symbol %s, expected the plugin's entry point; "
                "define it with CAIRN_PLUGIN_EXPORT", CAIRN_PLUGIN_ENTRY_SYMBOL);
         goto out;
     }
     descriptor = entry_fn();
     if (descriptor == NULL) {
-        refuse(plugin->name, plugin->file, "%s returned NULL, expected a descriptor",
+        reject_plugin(plugin->name, plugin->file, "%s returned NULL, expected a descriptor",
                CAIRN_PLUGIN_ENTRY_SYMBOL);
         goto out;
     }
@@ -332,7 +332,7 @@ static int init_plugin(const cairn_conf *conf, const conf_plugin *entry, cairn_p
                                       &plugin->state);
     plugin->in_init = false;
     if (status != CAIRN_OK) {
-        refuse(plugin->name, plugin->file, "init failed: %s (status %d); see the plugin's "
+        reject_plugin(plugin->name, plugin->file, "init failed: %s (status %d); see the plugin's "
                "messages above", cairn_strerror(status), (int)status);
         return -1;
     }

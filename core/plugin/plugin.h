@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The plugin registry: loads the plugins the configuration enables, checks
- * each descriptor against the SDK the host was built with, runs their init
- * and keeps what they register (services and index back ends) for the
- * association code and the archive to look up.
+ * The plugin registry. It loads the plugins the configuration enables,
+ * checks each descriptor against the SDK the host was built with and runs
+ * their init. It keeps the services and index back ends they register for
+ * the association code and the archive to look up.
  *
  * Threading: plugin_registry_load() and plugin_registry_destroy() run on
  * the main thread, with no association running. In between the registry is
@@ -42,7 +42,7 @@ typedef struct plugin_index {
 /*
  * Loads every member of conf->plugins whose `enabled` is not false, in
  * configuration order, from its `file` or else from
- * <plugin_directory>/<name>.so, and runs its init. Each refused plugin is
+ * <plugin_directory>/<name>.so, and runs its init. Each rejected plugin is
  * logged as one error line naming the plugin, the file and the reason.
  * Returns 0 with a new registry in *out, or -1 (with *out NULL) after
  * shutting down and unloading whatever had been loaded: cairnd must not

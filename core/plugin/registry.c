@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What plugins register: register_service and register_index (host API
- * entries, allowed only while the plugin's init runs) keep deep copies of
- * the plugin's structs, and the lookups the association code, the archive
- * and the conformance statement use to find them again.
+ * Service and index back end registration. register_service and
+ * register_index (host API entries, allowed only while the plugin's init
+ * runs) keep deep copies of the plugin's structs. The lookups below find
+ * them again for the association code, the archive and the conformance
+ * statement.
  */
 #include "plugin/plugin_internal.h"
 
@@ -115,7 +116,7 @@ static const plugin_service *find_in_plugin(const cairn_plugin *plugin,
     return NULL;
 }
 
-/* Checks a service before it is copied; logs why when it is refused. */
+/* Checks a service before it is copied; logs why when it is rejected. */
 static cairn_status check_service(const cairn_plugin *self, const cairn_service *service)
 {
     const char *name = service->name;

@@ -12,7 +12,7 @@ static cairn_status test_init(cairn_plugin *self, const cairn_host_api *api,
 
 static const cairn_plugin_descriptor descriptor = {
     sizeof(cairn_plugin_descriptor), CAIRN_SDK_ABI_MAJOR, CAIRN_SDK_ABI_MINOR,
-    "Bad_Name", "1.0.0", "Test plugin the loader must refuse",
+    "Bad_Name", "1.0.0", "Test plugin the loader must reject",
     test_init, NULL,
 };
 

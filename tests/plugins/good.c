@@ -3,7 +3,7 @@
  * A plugin that loads: it checks its configuration keys and registers one
  * service for one SOP class. Its settings let the loader tests see that the
  * configuration reaches the plugin (service_name, sop_class), that a second
- * service for the same SOP class is refused (register_twice), and that
+ * service for the same SOP class is rejected (register_twice), and that
  * shutdown runs (shutdown_marker: a file created by shutdown).
  * Also built as good-copy.so to test two groups loading one plugin name.
  */
@@ -12,7 +12,7 @@
 
 #include <cairn/cairn.h>
 
-/* What init keeps for shutdown. */
+/* State that init creates and shutdown frees. */
 struct good_state {
     const cairn_host_api *api;
     char *shutdown_marker; /* allocated by config_get_path, or NULL */
@@ -74,11 +74,11 @@ static cairn_status good_init(cairn_plugin *self, const cairn_host_api *api,
     if (status != CAIRN_OK)
         goto fail;
 
-    /* The host must refuse a second service for a SOP class this plugin already serves. */
+    /* The host must reject a second service for a SOP class this plugin already serves. */
     if (register_twice) {
         service.name = "test-echo-again";
         if (api->register_service(self, &service) != CAIRN_ERR_EXISTS) {
-            api->log(self, CAIRN_LOG_ERROR, "a second service for %s was not refused",
+            api->log(self, CAIRN_LOG_ERROR, "a second service for %s was not rejected",
                      sop_class);
             status = CAIRN_ERR_INTERNAL;
             goto fail;

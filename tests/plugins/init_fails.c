@@ -8,7 +8,7 @@
 static cairn_status init_fails_init(cairn_plugin *self, const cairn_host_api *api,
                                     const cairn_config *config, void **state)
 {
-    api->log(self, CAIRN_LOG_ERROR, "refusing to start, as this test plugin always does");
+    api->log(self, CAIRN_LOG_ERROR, "failing on purpose, as this test plugin always does");
     return CAIRN_ERR_CONFIG;
 }
 

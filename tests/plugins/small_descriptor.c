@@ -12,7 +12,7 @@ static cairn_status test_init(cairn_plugin *self, const cairn_host_api *api,
 
 static const cairn_plugin_descriptor descriptor = {
     offsetof(cairn_plugin_descriptor, init), CAIRN_SDK_ABI_MAJOR, CAIRN_SDK_ABI_MINOR,
-    "small-descriptor", "1.0.0", "Test plugin the loader must refuse",
+    "small-descriptor", "1.0.0", "Test plugin the loader must reject",
     test_init, NULL,
 };
 

@@ -55,7 +55,7 @@ for arg in "$@"; do
     elif [ -e "$arg" ]; then
         check_plugin "$arg"
     else
-        # A plugin folder not built yet holds no plugin to check.
+        # A plugin folder not built yet has no plugin to check.
         echo "$arg: no such file or folder" >&2
     fi
 done

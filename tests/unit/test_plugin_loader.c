@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of the plugin loader and registry (core/plugin): the tiny
- * plugins of tests/plugins each fail to load in one way, and each failure
- * must refuse the whole configuration with a log line that names the
- * plugin and the field, and must leave nothing loaded. The good plugin
+ * Unit tests of the plugin loader and registry (core/plugin). Each tiny
+ * plugin of tests/plugins fails to load in one way. Each failure must
+ * reject the whole configuration with a log line that names the plugin and
+ * the field, and must leave nothing loaded. The good plugin
  * loads, receives its settings and registers a service that the AEs
  * hosting it find. A few host API entries are called through the table.
  *
@@ -75,9 +75,9 @@ static void read_log(struct run *run, int fd)
 }
 
 /*
- * Writes a configuration whose plugins group holds plugins_text, whose
- * index plugin and only AE host `main_plugin`, then loads it and its
- * plugins with stderr captured into run->log.
+ * Writes a configuration with plugins_text as its plugins group and
+ * main_plugin as its index plugin and the only plugin of its one AE. Then
+ * loads it and its plugins with stderr captured into run->log.
  */
 static void load_plugins(struct run *run, const char *main_plugin, const char *plugins_text)
 {
@@ -122,7 +122,7 @@ static void load_plugins(struct run *run, const char *main_plugin, const char *p
     read_log(run, log_fd);
     close(log_fd);
 
-    /* Echoed so that a failing test shows what the loader said. */
+    /* Echoed so that a failing test shows the loader's messages. */
     fputs(run->log, stderr);
 }
 
@@ -155,7 +155,7 @@ static void assert_log_contains(const struct run *run, const char *text)
  * loaded before the bad one was shut down and unloaded, and the bad one
  * (bad_file, or NULL when it is not a real shared object) is not mapped.
  */
-static void assert_refused(const struct run *run, const char *bad_file)
+static void assert_rejected(const struct run *run, const char *bad_file)
 {
     char marker[128];
 
@@ -169,7 +169,7 @@ static void assert_refused(const struct run *run, const char *bad_file)
         assert_false(is_loaded(bad_file));
 }
 
-/* The good plugin first, so that each refusal has something to unload. */
+/* The good plugin first, so that each rejection has something to unload. */
 #define GOOD_GROUP "good = { shutdown_marker = \"good.down\"; };\n"
 
 /* --- The plugin that loads ------------------------------------------- */
@@ -275,34 +275,34 @@ static void disabled_plugin_not_loaded(void **state)
 
 /* --- Each way loading fails ------------------------------------------ */
 
-static void missing_file_refused(void **state)
+static void missing_file_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "absent = { };");
-    assert_refused(&run, NULL);
+    assert_rejected(&run, NULL);
     assert_log_contains(&run, "plugin absent: " PLUGIN_DIR "/absent: file not found");
     finish_run(&run);
 }
 
-static void missing_file_override_refused(void **state)
+static void missing_file_override_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "absent = { file = \"/nonexistent/absent.so\"; };");
-    assert_refused(&run, NULL);
+    assert_rejected(&run, NULL);
     assert_log_contains(&run, "plugin absent: /nonexistent/absent.so: file not found");
     assert_log_contains(&run, "plugins.absent.file");
     finish_run(&run);
 }
 
-static void not_shared_object_refused(void **state)
+static void not_shared_object_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good",
                  GOOD_GROUP "not-so = { file = \"" PLUGIN_DIR "/not-elf/not-so.so\"; };");
-    assert_refused(&run, NULL);
+    assert_rejected(&run, NULL);
     assert_log_contains(&run, "plugin not-so: " PLUGIN_DIR "/not-elf/not-so.so: "
                               "not a loadable shared object");
     /* dlerror()'s own text, as glibc words it. */
@@ -310,35 +310,35 @@ static void not_shared_object_refused(void **state)
     finish_run(&run);
 }
 
-static void no_entry_symbol_refused(void **state)
+static void no_entry_symbol_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "no-entry = { };");
-    assert_refused(&run, PLUGIN_DIR "/no-entry.so");
+    assert_rejected(&run, PLUGIN_DIR "/no-entry.so");
     assert_log_contains(&run, "plugin no-entry: " PLUGIN_DIR "/no-entry.so: "
                               "no symbol cairn_plugin_entry");
     finish_run(&run);
 }
 
-static void null_entry_refused(void **state)
+static void null_entry_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "null-entry = { };");
-    assert_refused(&run, PLUGIN_DIR "/null-entry.so");
+    assert_rejected(&run, PLUGIN_DIR "/null-entry.so");
     assert_log_contains(&run, "plugin null-entry: " PLUGIN_DIR "/null-entry.so: "
                               "cairn_plugin_entry returned NULL");
     finish_run(&run);
 }
 
-static void small_descriptor_refused(void **state)
+static void small_descriptor_rejected(void **state)
 {
     struct run run;
     char expected[128];
 
     load_plugins(&run, "good", GOOD_GROUP "small-descriptor = { };");
-    assert_refused(&run, PLUGIN_DIR "/small-descriptor.so");
+    assert_rejected(&run, PLUGIN_DIR "/small-descriptor.so");
     snprintf(expected, sizeof expected, "descriptor struct_size is %zu, expected at least %zu",
              offsetof(cairn_plugin_descriptor, init), sizeof(cairn_plugin_descriptor));
     assert_log_contains(&run, "plugin small-descriptor: ");
@@ -346,13 +346,13 @@ static void small_descriptor_refused(void **state)
     finish_run(&run);
 }
 
-static void abi_major_mismatch_refused(void **state)
+static void abi_major_mismatch_rejected(void **state)
 {
     struct run run;
     char expected[128];
 
     load_plugins(&run, "good", GOOD_GROUP "abi-major = { };");
-    assert_refused(&run, PLUGIN_DIR "/abi-major.so");
+    assert_rejected(&run, PLUGIN_DIR "/abi-major.so");
     snprintf(expected, sizeof expected, "descriptor abi_major is %d, expected %d",
              CAIRN_SDK_ABI_MAJOR + 1, CAIRN_SDK_ABI_MAJOR);
     assert_log_contains(&run, "plugin abi-major: " PLUGIN_DIR "/abi-major.so: ");
@@ -360,13 +360,13 @@ static void abi_major_mismatch_refused(void **state)
     finish_run(&run);
 }
 
-static void abi_minor_newer_refused(void **state)
+static void abi_minor_newer_rejected(void **state)
 {
     struct run run;
     char expected[128];
 
     load_plugins(&run, "good", GOOD_GROUP "abi-minor-newer = { };");
-    assert_refused(&run, PLUGIN_DIR "/abi-minor-newer.so");
+    assert_rejected(&run, PLUGIN_DIR "/abi-minor-newer.so");
     snprintf(expected, sizeof expected, "descriptor abi_minor is %d, expected at most %d",
              CAIRN_SDK_ABI_MINOR + 1, CAIRN_SDK_ABI_MINOR);
     assert_log_contains(&run, "plugin abi-minor-newer: ");
@@ -374,19 +374,19 @@ static void abi_minor_newer_refused(void **state)
     finish_run(&run);
 }
 
-static void bad_name_refused(void **state)
+static void bad_name_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "bad-name = { };");
-    assert_refused(&run, PLUGIN_DIR "/bad-name.so");
+    assert_rejected(&run, PLUGIN_DIR "/bad-name.so");
     assert_log_contains(&run, "plugin bad-name: ");
     assert_log_contains(&run, "descriptor name is \"Bad_Name\", expected 1 to 64 characters "
                               "in [a-z0-9-]");
     finish_run(&run);
 }
 
-static void name_unlike_group_refused(void **state)
+static void name_unlike_group_rejected(void **state)
 {
     struct run run;
 
@@ -399,25 +399,25 @@ static void name_unlike_group_refused(void **state)
     finish_run(&run);
 }
 
-static void duplicate_name_refused(void **state)
+static void duplicate_name_rejected(void **state)
 {
     struct run run;
 
     load_plugins(&run, "good", GOOD_GROUP "good-copy = { };");
-    assert_refused(&run, PLUGIN_DIR "/good-copy.so");
+    assert_rejected(&run, PLUGIN_DIR "/good-copy.so");
     assert_log_contains(&run, "plugin good-copy: " PLUGIN_DIR "/good-copy.so: "
                               "descriptor name is \"good\", which plugin group good");
     finish_run(&run);
 }
 
-static void init_failure_refused(void **state)
+static void init_failure_rejected(void **state)
 {
     struct run run;
 
     /* init-fails aborts if its shutdown is called, as it must not be. */
     load_plugins(&run, "good", GOOD_GROUP "init-fails = { };");
-    assert_refused(&run, PLUGIN_DIR "/init-fails.so");
-    assert_log_contains(&run, "init-fails: refusing to start");
+    assert_rejected(&run, PLUGIN_DIR "/init-fails.so");
+    assert_log_contains(&run, "init-fails: failing on purpose");
     assert_log_contains(&run, "plugin init-fails: " PLUGIN_DIR "/init-fails.so: init failed: "
                               "invalid configuration");
     finish_run(&run);
@@ -425,7 +425,7 @@ static void init_failure_refused(void **state)
 
 /* --- Registration rules ---------------------------------------------- */
 
-static void unknown_config_key_refused(void **state)
+static void unknown_config_key_rejected(void **state)
 {
     struct run run;
 
@@ -438,11 +438,11 @@ static void unknown_config_key_refused(void **state)
     finish_run(&run);
 }
 
-static void second_service_same_sop_class_refused(void **state)
+static void second_service_same_sop_class_rejected(void **state)
 {
     struct run run;
 
-    /* The plugin's init fails unless its second register_service is refused. */
+    /* The plugin's init fails unless its second register_service is rejected. */
     load_plugins(&run, "good", "good = { register_twice = true; };");
     assert_int_equal(run.rc, 0);
     assert_int_equal(plugin_service_count(plugin_find(run.registry, "good")), 1);
@@ -456,7 +456,7 @@ static cairn_status unused_open(void *backend_state, const char *storage_path, v
     return CAIRN_ERR_INTERNAL;
 }
 
-static void registration_outside_init_refused(void **state)
+static void registration_outside_init_rejected(void **state)
 {
     const cairn_host_api *api = plugin_host_api();
     const char *const sop_classes[] = {CT_IMAGE_STORAGE};
@@ -614,21 +614,21 @@ int main(void)
         cmocka_unit_test(service_found_only_for_hosting_ae),
         cmocka_unit_test(config_reaches_plugin),
         cmocka_unit_test(disabled_plugin_not_loaded),
-        cmocka_unit_test(missing_file_refused),
-        cmocka_unit_test(missing_file_override_refused),
-        cmocka_unit_test(not_shared_object_refused),
-        cmocka_unit_test(no_entry_symbol_refused),
-        cmocka_unit_test(null_entry_refused),
-        cmocka_unit_test(small_descriptor_refused),
-        cmocka_unit_test(abi_major_mismatch_refused),
-        cmocka_unit_test(abi_minor_newer_refused),
-        cmocka_unit_test(bad_name_refused),
-        cmocka_unit_test(name_unlike_group_refused),
-        cmocka_unit_test(duplicate_name_refused),
-        cmocka_unit_test(init_failure_refused),
-        cmocka_unit_test(unknown_config_key_refused),
-        cmocka_unit_test(second_service_same_sop_class_refused),
-        cmocka_unit_test(registration_outside_init_refused),
+        cmocka_unit_test(missing_file_rejected),
+        cmocka_unit_test(missing_file_override_rejected),
+        cmocka_unit_test(not_shared_object_rejected),
+        cmocka_unit_test(no_entry_symbol_rejected),
+        cmocka_unit_test(null_entry_rejected),
+        cmocka_unit_test(small_descriptor_rejected),
+        cmocka_unit_test(abi_major_mismatch_rejected),
+        cmocka_unit_test(abi_minor_newer_rejected),
+        cmocka_unit_test(bad_name_rejected),
+        cmocka_unit_test(name_unlike_group_rejected),
+        cmocka_unit_test(duplicate_name_rejected),
+        cmocka_unit_test(init_failure_rejected),
+        cmocka_unit_test(unknown_config_key_rejected),
+        cmocka_unit_test(second_service_same_sop_class_rejected),
+        cmocka_unit_test(registration_outside_init_rejected),
         cmocka_unit_test(host_api_table_complete),
         cmocka_unit_test(dataset_string_round_trip),
         cmocka_unit_test(dataset_uint_and_items),

@@ -123,14 +123,16 @@ static void dump_element(const dcm_element *el, FILE *out, int indent)
                         el->items[i]->undefined_length ? "undefined" : "explicit",
                         el->items[i]->count);
                 dump_dataset(el->items[i], out, indent + 4);
-                fprintf(out, "%*s  (fffe,e00d) na (ItemDelimitationItem)\n", indent, "");
+                if (el->items[i]->undefined_length)
+                    fprintf(out, "%*s  (fffe,e00d) na (ItemDelimitationItem)\n", indent, "");
             }
         } else {
             for (size_t i = 0; i < el->fragment_count; i++)
                 fprintf(out, "%*s  (fffe,e000) pi (fragment) # %u, 1 Item\n", indent, "",
                         el->fragments[i].len);
         }
-        fprintf(out, "%*s(fffe,e0dd) na (SequenceDelimitationItem)\n", indent, "");
+        if (el->undefined_length)
+            fprintf(out, "%*s(fffe,e0dd) na (SequenceDelimitationItem)\n", indent, "");
         return;
     }
 

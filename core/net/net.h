@@ -5,7 +5,8 @@
  * net_server_run() and hands each one to a worker from a bounded pool.
  * When every worker is busy a connection waits in a FIFO queue (delayed,
  * as PS3.8 allows) for up to max_wait_ms. After that it goes to the reject
- * function, which answers A-ASSOCIATE-RJ. What runs on a connection (the
+ * function, which sends A-ASSOCIATE-RJ. A waiting connection whose peer
+ * closes (or shuts down its sending side) is dropped. What runs on a connection (the
  * DICOM Upper Layer) is the caller's serve function; this module only owns
  * sockets and threads.
  *
@@ -35,7 +36,7 @@ typedef struct net_conn net_conn;
  * One listening address. bind is an IPv4 or IPv6 literal ("0.0.0.0", "::",
  * "127.0.0.1", "::1", "fe80::1%eth0", with or without [brackets]) or
  * "localhost", which listens on both 127.0.0.1 and ::1 (::1 only where the
- * host has IPv6). Port 0 asks the kernel for a free port, which
+ * host has IPv6). With port 0 the kernel chooses a free port, which
  * net_server_listener_port() then returns.
  */
 typedef struct net_listen_spec {
@@ -57,8 +58,8 @@ typedef struct net_limits {
 typedef void (*net_conn_fn)(void *arg, net_conn *conn);
 
 /*
- * Answers a connection that waited max_wait_ms without a free worker
- * (read the A-ASSOCIATE-RQ, send A-ASSOCIATE-RJ). Runs on a reject thread,
+ * Rejects a connection that waited max_wait_ms without a free worker: the
+ * function reads the A-ASSOCIATE-RQ and sends A-ASSOCIATE-RJ. Runs on a reject thread,
  * never on the accept thread, and the server closes the socket afterwards
  * just as for net_conn_fn.
  */
@@ -71,7 +72,7 @@ typedef void (*net_reject_fn)(void *arg, net_conn *conn);
  * backlog of 128. No thread is started here.
  *
  * serve is required. reject may be NULL, and then an expired connection is
- * closed without an answer. arg is passed to both and must outlive the
+ * closed without an A-ASSOCIATE-RJ. arg is passed to both and must outlive the
  * server.
  *
  * Returns 0 and stores the server in *out, or a negative errno value:
@@ -146,7 +147,7 @@ uint64_t net_conn_id(const net_conn *conn);
 const char *net_conn_peer(const net_conn *conn);
 uint16_t net_conn_peer_port(const net_conn *conn);
 
-/* Local port the peer connected to, which tells apart listeners. */
+/* Local port the peer connected to, which identifies the listener. */
 uint16_t net_conn_local_port(const net_conn *conn);
 
 /*

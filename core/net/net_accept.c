@@ -59,7 +59,7 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
 {
     net_conn *conn;
     log_ctx ctx;
-    bool taken;
+    bool dispatched;
     size_t waiting;
 
     conn = calloc(1, sizeof *conn);
@@ -85,11 +85,11 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
 
     /* After the unlock a worker may already have finished and freed conn. */
     pthread_mutex_lock(&srv->lock);
-    taken = net_pool_dispatch(srv, conn);
+    dispatched = net_pool_dispatch(srv, conn);
     waiting = srv->queue.count;
     pthread_mutex_unlock(&srv->lock);
 
-    if (!taken)
+    if (!dispatched)
         log_info(&ctx, "delayed: every worker is busy (max_associations %u); "
                  "waiting up to %u ms, number %zu in the queue",
                  srv->limits.max_associations, srv->limits.max_wait_ms, waiting);

@@ -2,7 +2,7 @@
 /*
  * Listening sockets: turns each (bind address, port) spec into socket
  * addresses, drops duplicates and binds one non-blocking socket per
- * address. A failure names the address and port and says what to check.
+ * address. A failure names the address and port and suggests what to check.
  */
 #include "net/net_internal.h"
 #include "util/log.h"

@@ -181,7 +181,8 @@ void net_pool_reject(net_server *srv, net_conn *conn)
         log_error(NULL, "cannot start reject thread: %s", strerror(rc));
     }
 
-    /* With no reject thread at all nobody would take the connection. */
+    /* With no reject thread at all, no thread would ever take it off the
+     * queue. */
     if (srv->n_rejecters == 0) {
         net_list_remove(&srv->reject_queue, conn);
         log_warn(&ctx, "closing connection from %s without A-ASSOCIATE-RJ: "

@@ -58,7 +58,7 @@ int net_server_create(const net_listen_spec *specs, size_t n_specs,
     if (out != NULL)
         *out = NULL;
     if (out == NULL || (specs == NULL && n_specs > 0) || limits == NULL || serve == NULL) {
-        log_error(NULL, "net_server_create: missing argument");
+        log_error(NULL, "net_server_create: out, limits, serve or specs is NULL");
         return -EINVAL;
     }
     if (limits->max_associations == 0) {
@@ -116,11 +116,11 @@ out:
 void net_server_request_shutdown(net_server *srv)
 {
     int saved_errno = errno;
-    uint64_t one = 1;
+    uint64_t increment = 1;
     ssize_t written;
 
     atomic_store(&srv->stop_requested, true);
-    written = write(srv->event_fd, &one, sizeof one);
+    written = write(srv->event_fd, &increment, sizeof increment);
     (void)written;
     errno = saved_errno;
 }

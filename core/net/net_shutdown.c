@@ -14,7 +14,7 @@
  * (SHUT_RDWR) of associations that did not end after the timeout. */
 enum { WRITE_GRACE_MS = 1000 };
 
-static void close_waiting(net_conn_list *list, const char *what)
+static void close_waiting(net_conn_list *list, const char *waited_for)
 {
     net_conn *conn;
 
@@ -23,7 +23,7 @@ static void close_waiting(net_conn_list *list, const char *what)
 
         net_conn_log_ctx(conn, &ctx);
         log_info(&ctx, "closing connection from %s while it waited for %s: "
-                 "the server is shutting down", conn->peer, what);
+                 "the server is shutting down", conn->peer, waited_for);
         net_conn_discard(conn);
     }
 }

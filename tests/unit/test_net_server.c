@@ -227,7 +227,7 @@ static void count_reject(void *arg, net_conn *conn)
     char byte;
 
     /* Read the request first, as a real reject function does; closing with
-     * unread data would send a reset that may discard the answer. */
+     * unread data would send a reset that may discard the reply. */
     set_timeout(fd, WAIT_LIMIT_MS);
     if (recv(fd, &byte, 1, 0) != 1)
         return;
@@ -433,6 +433,37 @@ static void test_full_pool_delays_not_rejects(void **state)
     /* Six clients, two workers, 150 ms each: at least three rounds. */
     assert_true(elapsed >= 3 * 150 - 20);
     assert_true(elapsed < 4000);
+    fixture_destroy(&f);
+}
+
+static void test_many_clients_all_served(void **state)
+{
+    enum { CLIENTS = 40 };
+    net_limits limits = {4, 4000, 1000};
+    int fds[CLIENTS];
+    fixture f;
+
+    fixture_init(&f);
+    f.hold_ms = 10;
+    assert_int_equal(start_server(&f, "127.0.0.1", &limits, echo_serve), 0);
+
+    for (int i = 0; i < CLIENTS; i++) {
+        fds[i] = connect_to(AF_INET, "127.0.0.1", f.port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], "m", 1, MSG_NOSIGNAL), 1);
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        char reply = 0;
+
+        assert_int_equal(recv(fds[i], &reply, 1, 0), 1);
+        assert_int_equal(reply, 'm');
+        close(fds[i]);
+    }
+
+    assert_true(stop_server(&f));
+    assert_int_equal(f.served, CLIENTS);
+    assert_int_equal(f.rejected, 0);
+    assert_true(f.max_active <= 4);
     fixture_destroy(&f);
 }
 
@@ -726,6 +757,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serves_sequential_connections),
         cmocka_unit_test(test_full_pool_delays_not_rejects),
+        cmocka_unit_test(test_many_clients_all_served),
         cmocka_unit_test(test_expired_wait_goes_to_reject),
         cmocka_unit_test(test_waiting_peer_close_dropped),
         cmocka_unit_test(test_waiting_closed_at_shutdown),

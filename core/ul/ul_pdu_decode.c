@@ -217,8 +217,8 @@ static int decode_pctx_rq(span item, ul_assoc_rq *rq, bool seen[256], ul_decode_
     span sub = {item.p + 4, item.len - 4};
     size_t pos = 0;
     while (pos < sub.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(sub, &pos, &type, &second, &v, "presentation context", err) != 0)
             return -1;
 
@@ -280,8 +280,8 @@ static int decode_pctx_ac(span item, ul_assoc_ac *ac, bool seen[256], ul_decode_
     span sub = {item.p + 4, item.len - 4};
     size_t pos = 0;
     while (pos < sub.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(sub, &pos, &type, &second, &v, "presentation context", err) != 0)
             return -1;
         if (type != 0x40)
@@ -575,8 +575,8 @@ static int decode_user_info_rq(span item, ul_user_info_rq *ui, ul_decode_error *
     size_t pos = 0;
 
     while (pos < item.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(item, &pos, &type, &second, &v, "user information", err) != 0)
             return -1;
 
@@ -603,8 +603,8 @@ static int decode_user_info_ac(span item, ul_user_info_ac *ui, ul_decode_error *
     size_t pos = 0;
 
     while (pos < item.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(item, &pos, &type, &second, &v, "user information", err) != 0)
             return -1;
 
@@ -645,8 +645,8 @@ static int decode_rq_items(span body, ul_assoc_rq *rq, ul_decode_error *err)
     size_t pos = 0;
 
     while (pos < body.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(body, &pos, &type, &second, &v, "A-ASSOCIATE-RQ", err) != 0)
             return -1;
 
@@ -733,8 +733,8 @@ static int decode_ac_items(span body, ul_assoc_ac *ac, ul_decode_error *err)
     size_t pos = 0;
 
     while (pos < body.len) {
-        uint8_t type, second;
-        span v;
+        uint8_t type = 0, second = 0;
+        span v = {NULL, 0};
         if (next_item(body, &pos, &type, &second, &v, "A-ASSOCIATE-AC", err) != 0)
             return -1;
 

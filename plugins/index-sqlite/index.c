@@ -2,8 +2,8 @@
 /*
  * The cairn_index_ops entry points: open and close an index, and route
  * each call either to the writer thread (store, remove) or to a reader
- * connection taken from a small pool (list, count). Readers never block
- * the writer, because the database is in WAL mode.
+ * connection taken from a small pool (list, count). In WAL mode a reader
+ * and the writer do not wait for each other.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,8 +7,11 @@
  * filter keys.
  *
  * Filter keys of the listed level and the levels above are matched on the
- * joined rows; keys of lower levels match when at least one row below
- * matches them all (a study with any CT series matches Modality CT).
+ * joined rows. Keys of lower levels match when at least one row below
+ * matches them all, so a study with any CT series matches Modality CT.
+ *
+ * NOTE: filter attributes this index does not keep (and the related
+ * counts) are ignored, so the caller must match those itself.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +25,7 @@ typedef enum key_kind {
     KEY_TEXT,   /* a text column, matched exactly */
     KEY_NUMBER, /* an IS column that may be NULL, matched as a number */
     KEY_COUNT,  /* a related count, returned only */
-    KEY_LIST    /* a backslash-joined list, matched when it holds any filter value */
+    KEY_LIST    /* a backslash-joined list, matched when it contains any filter value */
 } key_kind;
 
 #define LEVEL_BIT(level) (1u << (level))
@@ -37,7 +40,7 @@ typedef enum key_kind {
 typedef struct index_key {
     cairn_tag tag;
     cairn_vr vr;
-    cairn_index_level level; /* the level whose table holds it */
+    cairn_index_level level; /* the level whose table stores it */
     key_kind kind;
     const char *column; /* SQL expression over the aliases p, st, se, i */
     unsigned returned;  /* LEVEL_BITs of the listings that return it */
@@ -108,6 +111,9 @@ static const index_key keys[] = {
 };
 
 #define KEY_COUNT_ALL (sizeof(keys) / sizeof(keys[0]))
+
+/* The statement cache key packs one bit per key below the level's 4 bits. */
+_Static_assert(KEY_COUNT_ALL <= 60, "filter key mask must fit in 60 bits");
 
 /* Columns of the instance file, selected after the keys at instance level. */
 static const char file_columns[] =
@@ -399,7 +405,7 @@ cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
     uint64_t cache_key;
     cairn_status status;
     int stop = 0;
-    int rc;
+    int rc = SQLITE_DONE;
 
     if (level < CAIRN_LEVEL_PATIENT || level > CAIRN_LEVEL_INSTANCE || fn == NULL)
         return CAIRN_ERR_INVALID_ARGUMENT;

@@ -11,8 +11,9 @@
  *   synchronous   "full" (default): every commit is on disk when a store
  *                 returns. "normal": faster, but the last commits can be
  *                 lost on power failure (not on a crash of cairnd).
- *   max_batch     most stores one write transaction groups (1000); 1 turns
- *                 group commit off.
+ *   max_batch     maximum number of stores and removals one write
+ *                 transaction commits together (1000). 1 turns group
+ *                 commit off.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -132,9 +132,9 @@ static cairn_status check_uid(const sqlidx_backend *backend, const char *uid, co
 }
 
 /*
- * Fills record from attributes and file. On failure record holds nothing
- * to free. CAIRN_ERR_INVALID_ARGUMENT when a UID of the three levels is
- * missing or invalid, or file lacks its path.
+ * Fills record from attributes and file. On failure nothing in record
+ * needs freeing. Returns CAIRN_ERR_INVALID_ARGUMENT when the Study, Series
+ * or SOP Instance UID is missing or invalid, or when file has no path.
  */
 cairn_status sqlidx_record_read(const sqlidx_backend *backend, const cairn_dataset *attributes,
                                 const cairn_instance_file *file, sqlidx_record *record)

@@ -2,8 +2,8 @@
 /*
  * Schema of the index and its migrations. The database's PRAGMA
  * user_version is the number of migration steps applied; open() applies
- * the missing steps in order, each in its own transaction, and refuses a
- * database whose version is newer than this code knows.
+ * the missing steps in order, each in its own transaction, and rejects a
+ * database whose version is newer than the last step of this file.
  *
  * Counts and the study's modality and SOP class lists are kept by
  * triggers, so every path that inserts or deletes rows keeps them exact.

@@ -304,8 +304,8 @@ static cairn_status insert_instance(const sqlidx_backend *backend, sqlidx_conn *
 /*
  * Records one instance, applying policy to a SOP Instance UID already
  * indexed. On CAIRN_STORE_REPLACED, *replaced_path (when replaced_path is
- * not NULL) receives the old path, allocated with the host's alloc, unless
- * the new file has the same path; it is left untouched otherwise. The
+ * not NULL) receives the old path, allocated with the host's alloc. When
+ * the new file has the same path, *replaced_path is left untouched. The
  * caller owns the transaction and rolls back on failure.
  */
 cairn_status sqlidx_write_store(const sqlidx_backend *backend, sqlidx_conn *conn,

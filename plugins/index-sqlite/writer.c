@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The writer thread and its group commit. Every change to the index goes
- * through one connection owned by this thread. Callers queue a job and
- * wait; the thread takes every queued job (up to max_batch), runs them in
- * one transaction with a savepoint per job, commits once, then wakes each
- * caller with its own result. One fsync thus covers many C-STOREs, and a
- * job that fails is rolled back to its savepoint without failing the
- * others.
+ * through one connection owned by this thread. A caller queues a job and
+ * waits. The thread takes every queued job (up to max_batch) and runs
+ * them in one transaction with a savepoint per job. It commits once, then
+ * wakes each caller with its own result. One fsync thus covers many
+ * C-STOREs, and a job that fails is rolled back to its savepoint without
+ * failing the others.
  */
 #include <stdlib.h>
 
@@ -120,7 +120,7 @@ static void *writer_main(void *arg)
     sqlidx_writer *writer = arg;
     job *batch;
     job *last;
-    int taken;
+    int batch_size;
 
     pthread_mutex_lock(&writer->lock);
     for (;;) {
@@ -132,7 +132,8 @@ static void *writer_main(void *arg)
         /* Take up to max_batch jobs from the front of the queue. */
         batch = writer->head;
         last = batch;
-        for (taken = 1; taken < writer->backend->max_batch && last->next != NULL; taken++)
+        for (batch_size = 1; batch_size < writer->backend->max_batch && last->next != NULL;
+             batch_size++)
             last = last->next;
         writer->head = last->next;
         if (writer->head == NULL)

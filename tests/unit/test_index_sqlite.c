@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tests of the index-sqlite plugin, loaded for real through the core's
- * plugin registry from the build's plugin folder: rows and counts at each
- * level, the duplicate policies, removal, persistence across a reopen,
- * Latin-1 text listed back as UTF-8, concurrent stores (with and without
- * group commit, timed) and the refusal of a database from a newer schema.
- * Each test works in its own mkdtemp folder.
+ * plugin registry from the build's plugin folder. They cover rows and
+ * counts at each level, the duplicate policies, removal, persistence
+ * across a reopen and Latin-1 text listed back as UTF-8. They also time
+ * concurrent stores with and without group commit, and check that a
+ * database with a newer schema is rejected. Each test works in its own
+ * mkdtemp folder.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "dcm/dcm.h"
 #include "plugin/plugin.h"
 #include "util/log.h"
 
@@ -32,6 +34,9 @@
 #define EXPLICIT_VR_LE "1.2.840.10008.1.2.1"
 
 #define THREADS 8
+
+/* Character set test files shipped by Debian's python3-pydicom. */
+#define PYDICOM_CHARSET_DIR "/usr/lib/python3/dist-packages/pydicom/data/charset_files"
 #define STORES_PER_THREAD 250
 
 /* A loaded plugin and an opened index in a temporary folder. */
@@ -479,7 +484,7 @@ static void test_instance_rows(void **state)
     set_text(fx->api, filter, CAIRN_TAG_SERIES_INSTANCE_UID, CAIRN_VR_UI, "1.2.3.1.1");
     list_level(fx, &list, CAIRN_LEVEL_INSTANCE, filter);
 
-    /* Ordered by Instance Number: file1 holds instance 1. */
+    /* Ordered by Instance Number: file1 is instance 1. */
     assert_int_equal(list.count, 2);
     assert_row_value(&list.rows[0], CAIRN_TAG_SOP_INSTANCE_UID, "1.2.3.1.1.2");
     assert_row_value(&list.rows[0], CAIRN_TAG_INSTANCE_NUMBER, "1");
@@ -706,6 +711,56 @@ static void test_latin1_name_listed_as_utf8(void **state)
     fx->api->dataset_destroy(filter);
 }
 
+/* A file of pydicom's test data, its Patient ID and its name in UTF-8. */
+typedef struct charset_file {
+    const char *name;
+    const char *patient_id;
+    const char *patient_name_utf8;
+} charset_file;
+
+static void test_charset_files_listed_as_utf8(void **state)
+{
+    static const charset_file files[] = {
+        {"chrFren.dcm", "SCSFREN", "Buc^J\xC3\xA9r\xC3\xB4me"},
+        {"chrRuss.dcm", "SCSRUSS", "\xD0\x9B\xD1\x8E\xD0\xBA" "ce\xD0\xBC\xD0\xB1yp\xD0\xB3"},
+    };
+    fixture *fx = *state;
+    char path[256];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        dcm_read_options options = {.stop_at = 0x7FE00010u};
+        dcm_dataset *dataset = NULL;
+        cairn_instance_file file = {
+            .struct_size = sizeof(file),
+            .path = files[i].name,
+            .transfer_syntax_uid = EXPLICIT_VR_LE,
+            .calling_ae = "PYDICOM",
+        };
+        cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+        cairn_dataset *filter;
+        listing list;
+
+        snprintf(path, sizeof(path), "%s/%s", PYDICOM_CHARSET_DIR, files[i].name);
+        if (access(path, R_OK) != 0)
+            skip();
+        assert_int_equal(dcm_file_read(path, &options, NULL, &dataset, NULL, NULL), DCM_OK);
+        assert_int_equal(fx->index->ops.store_instance(fx->db, (const cairn_dataset *)dataset,
+                                                       &file, CAIRN_DUPLICATE_KEEP, &outcome,
+                                                       NULL),
+                         CAIRN_OK);
+        assert_int_equal(outcome, CAIRN_STORE_STORED);
+        dcm_dataset_destroy(dataset);
+
+        filter = fx->api->dataset_create();
+        set_text(fx->api, filter, CAIRN_TAG_PATIENT_ID, CAIRN_VR_LO, files[i].patient_id);
+        list_level(fx, &list, CAIRN_LEVEL_STUDY, filter);
+        assert_int_equal(list.count, 1);
+        assert_row_value(&list.rows[0], CAIRN_TAG_PATIENT_NAME, files[i].patient_name_utf8);
+        free_listing(&list);
+        fx->api->dataset_destroy(filter);
+    }
+}
+
 /* Arguments of one storing thread. */
 typedef struct store_thread {
     fixture *fx;
@@ -749,6 +804,11 @@ static void *store_many(void *arg)
 
         if (store(job->fx, &spec, path, CAIRN_DUPLICATE_REJECT, &outcome, NULL) != CAIRN_OK ||
             outcome != CAIRN_STORE_STORED)
+            job->failures++;
+
+        /* A failing change shares transactions with the stores and must fail alone. */
+        if (i % 25 == 0 &&
+            job->fx->index->ops.remove_instance(job->fx->db, "1.2.9.99") != CAIRN_ERR_NOT_FOUND)
             job->failures++;
     }
     return NULL;
@@ -837,7 +897,7 @@ static void set_user_version(const char *path, uint32_t version)
     assert_int_equal(close(fd), 0);
 }
 
-static void test_newer_schema_refused(void **state)
+static void test_newer_schema_rejected(void **state)
 {
     fixture *fx = *state;
     char path[128];
@@ -922,10 +982,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove_prunes_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_persist_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latin1_name_listed_as_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_charset_files_listed_as_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_single_commit, setup_single_commit,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_teardown(test_default_path_in_storage, teardown_loader),
         cmocka_unit_test_teardown(test_unknown_setting_rejected, teardown_loader),
         cmocka_unit_test_teardown(test_bad_synchronous_rejected, teardown_loader),

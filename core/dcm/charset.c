@@ -168,7 +168,7 @@ static void decode(utf8_buffer *b, const char *codec, const char *prefix, const 
     }
 
     while (src_left > 0) {
-        size_t rc;
+        size_t rc, skip;
 
         dst = out;
         dst_left = sizeof out;
@@ -177,13 +177,14 @@ static void decode(utf8_buffer *b, const char *codec, const char *prefix, const 
         if (rc != (size_t)-1 || errno == E2BIG)
             continue;
 
-        /* EILSEQ or EINVAL: replace the unit and go on from the next one. */
+        /* EINVAL: the input ends inside a character. EILSEQ: replace the
+         * unit and go on from the next one. */
         append(b, REPLACEMENT, 3);
-        {
-            size_t skip = src_left < unit ? src_left : unit;
-            src += skip;
-            src_left -= skip;
-        }
+        if (errno == EINVAL)
+            break;
+        skip = src_left < unit ? src_left : unit;
+        src += skip;
+        src_left -= skip;
         iconv(cd, NULL, NULL, NULL, NULL);
         if (prefix && src_left > 0) {
             /* The reset dropped the designation: feed it again. */

@@ -267,8 +267,11 @@ static int parse_value(parser *p, encoding e, dcm_element *el, uint64_t limit,
 
     if (el->length == DCM_UNDEFINED_LENGTH) {
         el->undefined_length = true;
-        if (el->tag == DCM_TAG_PIXEL_DATA && el->vr != DCM_VR_SQ)
+        if (el->tag == DCM_TAG_PIXEL_DATA && el->vr != DCM_VR_SQ) {
+            if (!e.explicit_vr)
+                el->vr = DCM_VR_OB; /* encapsulated pixel data is OB (PS3.5 A.4) */
             return parse_fragments(p, e, el, limit);
+        }
         if (el->vr == DCM_VR_UN) {
             /* An unknown VR with undefined length holds a sequence encoded
              * in implicit VR little endian (PS3.5 6.2.2). */

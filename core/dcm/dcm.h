@@ -294,7 +294,10 @@ int dcm_file_write(const char *path, const dcm_dataset *meta, const dcm_dataset 
 
 /* Converts a string value to UTF-8 given the full (0008,0005) value
  * (NULL or empty = default repertoire). Bytes that do not decode are
- * replaced by U+FFFD. *out is malloc'd and NUL-terminated. */
+ * replaced by U+FFFD. *out is malloc'd and NUL-terminated; the caller
+ * frees it. NOTE: the default repertoire and unknown terms decode bytes
+ * above 0x7F as ISO-8859-1 rather than replacing them, because many
+ * writers omit (0008,0005) for Latin-1 text. */
 int dcm_charset_to_utf8(const char *specific_character_set, const char *in, size_t len,
                         dcm_vr vr, char **out);
 

@@ -2,8 +2,8 @@
 /*
  * Unit tests of Specific Character Set decoding. Expected strings are the
  * Patient's Name values pydicom 2.3.1 decodes from its charset sample
- * files; trailing empty component groups are kept here, as they are in
- * the value.
+ * files. Trailing empty component groups are kept here because they are
+ * part of the value, while pydicom drops them.
  */
 #include <setjmp.h>
 #include <stdarg.h>

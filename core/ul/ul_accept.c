@@ -41,7 +41,7 @@ static void prefill_ac(const ul_assoc *a, ul_assoc_ac *ac)
            sizeof ac->user_info.implementation_version_name);
 }
 
-/* PS3.8 asks for one answer per proposed context; add those left out. */
+/* PS3.8 requires a result for every proposed context; add those left out. */
 static int complete_ac(const ul_assoc_rq *rq, ul_assoc_ac *ac)
 {
     for (size_t i = 0; i < rq->pctx_count; i++) {
@@ -54,7 +54,7 @@ static int complete_ac(const ul_assoc_rq *rq, ul_assoc_ac *ac)
     return 0;
 }
 
-/* Sta3: asks the local user and sends AC (Evt7) or RJ (Evt8). */
+/* Sta3: calls the negotiate callback and sends AC (Evt7) or RJ (Evt8). */
 static int respond(ul_assoc *a, ul_negotiate_fn negotiate, void *arg)
 {
     ul_assoc_ac ac;

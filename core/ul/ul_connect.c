@@ -81,7 +81,7 @@ int ul_connect(const char *host, uint16_t port, const ul_params *params,
 
     result = ul_receive_event(a, params->artim_timeout_ms, &ind);
     if (result == UL_TIMEOUT) {
-        log_error(a->log, "no answer to the A-ASSOCIATE-RQ from %s port %u within %u ms",
+        log_error(a->log, "no A-ASSOCIATE-AC or -RJ from %s port %u within %u ms; aborting",
                   host, port, params->artim_timeout_ms);
         ul_abort_local(a, UL_ABORT_SOURCE_USER, UL_ABORT_REASON_NOT_SPECIFIED);
         goto fail;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Data transfer (Sta6): PDVs are read one by one out of the P-DATA-TF in
- * the receive buffer, and written into a P-DATA-TF of the peer's maximum
- * length that is sent when full and more bytes follow, or at the last
- * fragment. A PDU we send carries one PDV item, never an empty one.
+ * Data transfer (Sta6). PDVs are read one by one out of the P-DATA-TF in
+ * the receive buffer. Written bytes fill a P-DATA-TF of the peer's maximum
+ * length, which is sent when it is full and more bytes follow, or at the
+ * last fragment. A PDU we send carries one PDV item, never an empty one.
  */
 #include "ul/ul_internal.h"
 

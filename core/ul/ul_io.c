@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Longest body of A-ASSOCIATE-RJ, A-RELEASE-RQ/RP and A-ABORT read; their
- * length is exactly 4, and the decoder reports other values. */
+/* Maximum body read for A-ASSOCIATE-RJ, A-RELEASE-RQ/RP and A-ABORT. Their
+ * length must be 4; the decoder reports any other value as invalid. */
 #define SHORT_PDU_LIMIT 64
 
 static uint64_t now_ms(void)
@@ -64,8 +64,8 @@ void ul_io_tune_socket(int fd)
 
 /*
  * Reads exactly n bytes. The first byte may take first_timeout_ms, each
- * later read rest_timeout_ms. Returns UL_OK, UL_TIMEOUT (*partial tells
- * whether some bytes were read), UL_CLOSED.
+ * later read rest_timeout_ms. Returns UL_OK, UL_TIMEOUT (*partial is true when
+ * some bytes were read), UL_CLOSED.
  */
 static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
                      unsigned rest_timeout_ms, bool *partial)

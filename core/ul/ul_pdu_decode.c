@@ -5,7 +5,7 @@
  * Strict where the standard is: fixed lengths, odd and unique presentation
  * context IDs, one abstract syntax, 1..64 transfer syntaxes, UIDs of at
  * most 64 characters. Lenient where peers deviate: item types we do not
- * know are skipped (PS3.8 9.3.1 asks for that), UIDs may carry a trailing
+ * know are skipped (PS3.8 9.3.1 requires that), UIDs may carry a trailing
  * NUL or space, AE titles may be padded with NULs, reserved fields are not
  * tested, the user information item may be missing.
  */
@@ -59,7 +59,7 @@ static uint32_t get_u32(const uint8_t *p)
 
 /*
  * Copies a UID of n bytes into dst after dropping trailing NULs and spaces.
- * Returns -1 when it is longer than 64 characters or holds a control
+ * Returns -1 when it is longer than 64 characters or contains a control
  * character.
  */
 static int get_uid(ul_uid dst, const uint8_t *src, size_t n)

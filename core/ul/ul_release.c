@@ -2,7 +2,7 @@
 /*
  * Association release: the requestor's A-RELEASE-RQ and wait for the
  * A-RELEASE-RP, including both sides of a release collision (Sta9 to
- * Sta12), and the answer to the peer's A-RELEASE-RQ.
+ * Sta12), and the response to the peer's A-RELEASE-RQ.
  */
 #include "ul/ul_internal.h"
 
@@ -43,7 +43,7 @@ int ul_release(ul_assoc *assoc)
             break;
         case UL_IND_RELEASE_COLLISION:
             log_debug(a->log, "release collision, now in %s", ul_fsm_state_name(a->fsm.state));
-            /* Requestor side (Sta9): answer at once with AR-9, then await
+            /* Requestor side (Sta9): send the RP at once (AR-9), then await
              * the RP in Sta11. Acceptor side (Sta10): await the RP first. */
             if (a->fsm.state == UL_STA9)
                 ul_fsm_dispatch(&a->fsm, UL_EVT14);

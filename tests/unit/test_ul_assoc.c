@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests of Upper Layer associations over real sockets: ul_connect against
- * ul_accept on loopback TCP, and ul_accept against hand-made PDUs on a
- * socketpair, for negotiation, rejection, ARTIM expiry, PDV fragmentation
- * both ways with a 4096-byte maximum, release, release collision, abort
- * and the A-ABORT reasons sent for malformed PDUs.
+ * Tests of Upper Layer associations over real sockets. ul_connect runs
+ * against ul_accept on loopback TCP, and ul_accept against hand-made PDUs
+ * on a socketpair. Covered: negotiation, rejection, ARTIM expiry, PDV
+ * fragmentation both ways with a 4096-byte maximum, release, release
+ * collision, abort, and the A-ABORT reason sent for each malformed PDU.
  */
 #include <setjmp.h>
 #include <stdarg.h>

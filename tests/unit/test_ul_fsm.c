@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests of the Upper Layer state machine: every cell of the table against
- * a second transcription of PS3.8 table 9-10, and runs of events through
- * a recording transport (establishment, data, release, release collision
- * on both sides, aborts for unexpected and invalid PDUs).
+ * Tests of the Upper Layer state machine. Every cell of the table is
+ * compared with a second transcription of PS3.8 table 9-10. Runs of events
+ * through a recording transport cover establishment, data, release,
+ * release collision on both sides, and aborts for unexpected PDUs.
  */
 #include <setjmp.h>
 #include <stdarg.h>

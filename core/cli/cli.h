@@ -20,7 +20,7 @@
 
 /* Exit codes of the tool. */
 enum {
-    CLI_EXIT_OK = 0,      /* success; for check, the archive is consistent */
+    CLI_EXIT_OK = 0,      /* success, and for check a consistent archive */
     CLI_EXIT_FAILURE = 1, /* an error, or check found problems */
     CLI_EXIT_USAGE = 2    /* invalid command line */
 };
@@ -58,26 +58,26 @@ void cli_archive_close(cli_archive *archive);
 /* How a JSON writer types a value. */
 typedef enum cli_value_kind {
     CLI_VALUE_TEXT,    /* a string */
-    CLI_VALUE_INTEGER, /* a number; an empty value is null */
+    CLI_VALUE_INTEGER, /* a number, or null for an empty value */
     CLI_VALUE_LIST     /* backslash-separated values as an array of strings */
 } cli_value_kind;
 
 /* One column of a listing. */
 typedef struct cli_column {
-    const char *key;    /* JSON member name; NULL for a table-only column */
-    const char *header; /* table heading; NULL for a JSON-only column */
+    const char *key;    /* JSON member name, or NULL for a table-only column */
+    const char *header; /* table heading, or NULL for a JSON-only column */
     cli_value_kind kind;
 } cli_column;
 
 /*
  * A table on a terminal-friendly layout. Column widths come from the
- * heading and the first rows, which are held back until then; later rows
+ * heading and the first rows, which are held back until then. Later rows
  * are written at once, so memory stays bounded for any number of rows.
  */
 typedef struct cli_table cli_table;
 
 cli_table *cli_table_create(const cli_column *columns, size_t n_columns, FILE *out);
-/* Adds one row: values[i] belongs to columns[i] and is copied. */
+/* Adds one row, copying values[i] for columns[i]. Returns -1 when out of memory. */
 int cli_table_add(cli_table *table, const char *const *values);
 /* Writes the held rows (or "(none)" when there were no rows). */
 int cli_table_finish(cli_table *table);
@@ -95,7 +95,7 @@ void cli_json_begin(cli_json *json, const cli_column *columns, size_t n_columns,
 void cli_json_add(cli_json *json, const char *const *values);
 void cli_json_end(cli_json *json);
 /*
- * Writes text as a JSON string literal. Valid UTF-8 passes through; bytes
+ * Writes text as a JSON string literal. Valid UTF-8 passes through. Bytes
  * that are not valid UTF-8 become U+FFFD, so the output is always valid.
  */
 void cli_json_write_string(FILE *out, const char *text);
@@ -121,7 +121,7 @@ void cli_file_list_free(cli_file_list *list);
 
 /* Commands --------------------------------------------------------------- */
 
-/* Filter values of the listing commands; NULL for no filter. */
+/* Filter values of the listing commands, each NULL when not given. */
 typedef struct cli_list_filter {
     const char *patient_id;
     const char *issuer;
@@ -129,7 +129,7 @@ typedef struct cli_list_filter {
     const char *series_uid;
 } cli_list_filter;
 
-/* Lists one level; returns a CLI_EXIT_* code. */
+/* Lists one level and returns a CLI_EXIT_* code. */
 int cli_list(cli_archive *archive, cairn_index_level level, const cli_list_filter *filter,
              bool json);
 
@@ -139,7 +139,7 @@ typedef struct cli_check_options {
     unsigned min_age_seconds; /* repair skips files modified more recently */
 } cli_check_options;
 
-/* Compares the index with the storage folder; returns a CLI_EXIT_* code. */
+/* Compares the index with the storage folder and returns a CLI_EXIT_* code. */
 int cli_check(cli_archive *archive, const cli_check_options *options);
 
 #endif

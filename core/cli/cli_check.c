@@ -44,7 +44,7 @@ typedef struct check_counts {
     size_t temporary;
     size_t removed_orphan;
     size_t removed_temporary;
-    size_t kept; /* orphans and temporary files younger than --min-age */
+    size_t kept_recent; /* orphans and temporary files younger than --min-age */
     size_t remove_failed;
 } check_counts;
 
@@ -77,7 +77,7 @@ static bool is_safe_relative_path(const char *path)
     }
 }
 
-/* Reads the file and compares its SOP Instance UID; reports and counts a problem. */
+/* Reads the file and compares its SOP Instance UID, reporting and counting a problem. */
 static void verify_content(check_context *context, const char *path, const char *indexed_uid)
 {
     dcm_read_options options = {.max_value_load = CHECK_MAX_VALUE_LOAD};
@@ -171,8 +171,8 @@ static int on_instance(void *arg, const cairn_index_row *row)
 }
 
 /*
- * Removes one orphan or temporary file when repairing; returns true when
- * it was removed. Files changed within min_age seconds are kept, as cairnd
+ * Removes one orphan or temporary file when repairing, and returns true
+ * when it was removed. Files changed within min_age seconds are kept, as cairnd
  * may be about to index them.
  */
 static bool remove_leftover(check_context *context, const cli_check_options *options,
@@ -194,7 +194,7 @@ static bool remove_leftover(check_context *context, const cli_check_options *opt
     if (st.st_mtime > now - (time_t)options->min_age_seconds) {
         printf("  kept: %s was modified less than %u s ago (see --min-age)\n", path,
                options->min_age_seconds);
-        context->counts.kept++;
+        context->counts.kept_recent++;
         return false;
     }
     if (unlinkat(context->root_fd, path, 0) != 0) {
@@ -229,7 +229,7 @@ static void report_leftovers(check_context *context, const cli_check_options *op
     }
 }
 
-/* Prints the summary; returns true when no problem remains. */
+/* Prints the summary and returns true when no problem remains. */
 static bool print_summary(const check_context *context, const cli_check_options *options)
 {
     const check_counts *c = &context->counts;
@@ -244,7 +244,7 @@ static bool print_summary(const check_context *context, const cli_check_options 
     if (options->repair)
         printf("Repair: removed %zu orphan(s) and %zu temporary file(s), kept %zu recent, "
                "%zu failed.\n",
-               c->removed_orphan, c->removed_temporary, c->kept, c->remove_failed);
+               c->removed_orphan, c->removed_temporary, c->kept_recent, c->remove_failed);
 
     if (index_problems == 0 && leftovers == 0) {
         printf("The index and the storage folder are consistent.\n");

@@ -95,7 +95,7 @@ static void write_list(FILE *out, const char *text)
         const char *end = strchr(start, '\\');
         size_t length = end != NULL ? (size_t)(end - start) : strlen(start);
 
-        /* Values of list attributes (CS, UI) are at most 64 bytes; longer ones are cut. */
+        /* CS and UI values are at most 64 bytes, so only a malformed value is cut here. */
         if (length >= sizeof(item))
             length = sizeof(item) - 1;
         memcpy(item, start, length);

@@ -2,8 +2,8 @@
 /*
  * The listing commands (patients, studies, series, instances): one index
  * listing of a level, each row turned into the level's columns and written
- * as a table or as JSON. The column tables below fix the JSON keys; change
- * them only by adding keys, as scripts depend on them.
+ * as a table or as JSON. The column tables below fix the JSON keys. Scripts
+ * depend on them, so change them only by adding keys.
  */
 #include <inttypes.h>
 #include <stdlib.h>

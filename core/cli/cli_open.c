@@ -53,7 +53,7 @@ int cli_archive_open(const char *config_path, cli_archive *archive)
         goto fail;
     }
 
-    /* Plugin loading logs at info level; the tool shows warnings and errors only. */
+    /* Plugin loading logs at info level, but the tool shows only warnings and errors. */
     if (archive->conf->log_level > LOG_LVL_WARN)
         log_set_level(LOG_LVL_WARN);
     else
@@ -73,7 +73,7 @@ int cli_archive_open(const char *config_path, cli_archive *archive)
     }
     archive->ops = &index->ops;
 
-    /* A missing folder means cairnd never ran here; opening would create an empty index. */
+    /* A missing folder means cairnd never ran here, and opening would create an empty index. */
     archive->storage_path = realpath(archive->conf->storage_path, NULL);
     if (archive->storage_path == NULL || stat(archive->storage_path, &st) != 0) {
         cli_error("storage folder %s: %s (storage.path in %s)", archive->conf->storage_path,

@@ -53,7 +53,7 @@ static bool has_dcm_suffix(const char *name)
     return length > 4 && strcmp(name + length - 4, ".dcm") == 0;
 }
 
-/* Joins a relative folder path and an entry name; -1 when too long. */
+/* Joins a relative folder path and an entry name. Returns -1 when too long. */
 static int join_path(char *out, size_t size, const char *folder, const char *name)
 {
     int n = folder[0] == '\0' ? snprintf(out, size, "%s", name)

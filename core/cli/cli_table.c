@@ -2,7 +2,7 @@
 /*
  * Table output of the listings: a heading line, then one line per row with
  * columns padded to a common width and separated by two spaces. The widths
- * come from the heading and the first HELD_ROWS rows; a longer value in a
+ * come from the heading and the first HELD_ROWS rows. A longer value in a
  * later row is written whole and shifts the rest of its line.
  */
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 
-/* Rows held back to size the columns; bounds memory for large listings. */
+/* Rows held back to size the columns. It bounds memory for large listings. */
 #define HELD_ROWS 1000
 
 struct cli_table {
@@ -18,7 +18,7 @@ struct cli_table {
     const cli_column *columns;
     size_t n_columns;
     size_t *widths;
-    char **held; /* HELD_ROWS * n_columns copies, row by row */
+    char **held_values; /* HELD_ROWS * n_columns copies, row by row */
     size_t n_held;
     size_t rows;
     bool streaming; /* the heading and the held rows are written */
@@ -41,7 +41,7 @@ static size_t display_width(const char *text)
     return width;
 }
 
-/* Writes a value; the values of a list are separated by commas. */
+/* Writes a value, with the values of a list separated by commas. */
 static void write_value(FILE *out, cli_value_kind kind, const char *value)
 {
     if (kind != CLI_VALUE_LIST) {
@@ -52,7 +52,7 @@ static void write_value(FILE *out, cli_value_kind kind, const char *value)
         fputc(*c == '\\' ? ',' : *c, out);
 }
 
-/* Writes one line; the last visible column is not padded. */
+/* Writes one line. The last visible column is not padded. */
 static void write_line(const cli_table *table, const char *const *values)
 {
     size_t last = 0;
@@ -92,7 +92,7 @@ static void start_streaming(cli_table *table)
     }
 
     for (size_t r = 0; r < table->n_held; r++) {
-        char **row = &table->held[r * table->n_columns];
+        char **row = &table->held_values[r * table->n_columns];
 
         write_line(table, (const char *const *)row);
         for (size_t i = 0; i < table->n_columns; i++) {
@@ -114,8 +114,8 @@ cli_table *cli_table_create(const cli_column *columns, size_t n_columns, FILE *o
     table->columns = columns;
     table->n_columns = n_columns;
     table->widths = calloc(n_columns, sizeof(*table->widths));
-    table->held = calloc((size_t)HELD_ROWS * n_columns, sizeof(*table->held));
-    if (table->widths == NULL || table->held == NULL) {
+    table->held_values = calloc((size_t)HELD_ROWS * n_columns, sizeof(*table->held_values));
+    if (table->widths == NULL || table->held_values == NULL) {
         cli_table_destroy(table);
         return NULL;
     }
@@ -137,7 +137,7 @@ int cli_table_add(cli_table *table, const char *const *values)
         return 0;
     }
 
-    row = &table->held[table->n_held * table->n_columns];
+    row = &table->held_values[table->n_held * table->n_columns];
     for (size_t i = 0; i < table->n_columns; i++) {
         size_t width = display_width(values[i]);
 
@@ -175,11 +175,11 @@ void cli_table_destroy(cli_table *table)
     if (table == NULL)
         return;
 
-    if (table->held != NULL) {
+    if (table->held_values != NULL) {
         for (size_t i = 0; i < table->n_held * table->n_columns; i++)
-            free(table->held[i]);
+            free(table->held_values[i]);
     }
-    free(table->held);
+    free(table->held_values);
     free(table->widths);
     free(table);
 }

@@ -54,7 +54,7 @@ static const command commands[] = {
 typedef struct arguments {
     const char *config_path;
     const command *command;
-    unsigned given; /* OPTION_* bits seen */
+    unsigned options_seen; /* OPTION_* bits */
     cli_list_filter filter;
     cli_check_options check;
 } arguments;
@@ -108,7 +108,7 @@ static void usage(FILE *out)
             DEFAULT_MIN_AGE);
 }
 
-/* Prints a usage error and the hint to --help; returns CLI_EXIT_USAGE. */
+/* Prints a usage error and the hint to --help, and returns CLI_EXIT_USAGE. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
@@ -186,11 +186,14 @@ static int parse_command_options(int argc, char **argv, arguments *args)
     int rc = 0;
 
     optind = 0; /* glibc: restart the scan from argv[1] */
+    opterr = 0; /* usage_error names the option instead */
     while (rc == 0 && (opt = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
         switch (opt) {
         case 'c': args->config_path = optarg; continue;
         case 'h': usage(stdout); exit(CLI_EXIT_OK);
-        case '?': return usage_error("invalid option for %s", argv[0]);
+        case '?':
+            return usage_error("option '%s' is unknown or lacks its value (command %s)",
+                               argv[optind - 1], argv[0]);
         default: break;
         }
 
@@ -199,7 +202,7 @@ static int parse_command_options(int argc, char **argv, arguments *args)
                     option_name((unsigned)opt), argv[0]);
             return CLI_EXIT_USAGE;
         }
-        args->given |= (unsigned)opt;
+        args->options_seen |= (unsigned)opt;
         switch (opt) {
         case OPTION_PATIENT: rc = set_filter(&args->filter.patient_id, OPTION_PATIENT, optarg); break;
         case OPTION_ISSUER: rc = set_filter(&args->filter.issuer, OPTION_ISSUER, optarg); break;
@@ -215,12 +218,12 @@ static int parse_command_options(int argc, char **argv, arguments *args)
 
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if ((args->given & OPTION_MIN_AGE) && !args->check.repair)
+    if ((args->options_seen & OPTION_MIN_AGE) && !args->check.repair)
         return usage_error("%s applies only with --repair", "--min-age");
     return 0;
 }
 
-/* Parses the whole command line; returns 0, or the exit code to stop with. */
+/* Parses the whole command line. Returns 0, or the exit code to stop with. */
 static int parse_arguments(int argc, char **argv, arguments *args)
 {
     static const struct option options[] = {
@@ -231,6 +234,7 @@ static int parse_arguments(int argc, char **argv, arguments *args)
     };
     int opt;
 
+    opterr = 0; /* usage_error names the option instead */
     args->config_path = DEFAULT_CONFIG;
     args->check.min_age_seconds = DEFAULT_MIN_AGE;
 
@@ -243,8 +247,7 @@ static int parse_arguments(int argc, char **argv, arguments *args)
             printf("cairn %s (SDK %s)\n", CAIRN_VERSION, CAIRN_SDK_VERSION);
             exit(CLI_EXIT_OK);
         default:
-            fputs("Try 'cairn --help' for the commands and options.\n", stderr);
-            return CLI_EXIT_USAGE;
+            return usage_error("option '%s' is unknown or lacks its value", argv[optind - 1]);
         }
     }
     if (optind >= argc)
@@ -273,7 +276,7 @@ int main(int argc, char **argv)
         result = cli_check(&archive, &args.check);
     else
         result = cli_list(&archive, args.command->level, &args.filter,
-                          (args.given & OPTION_JSON) != 0);
+                          (args.options_seen & OPTION_JSON) != 0);
     cli_archive_close(&archive);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {

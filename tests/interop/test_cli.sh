@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# The cairn tool against an archive that a real cairnd filled: DCMTK's
-# storescu sends three pydicom test files, cairnd stops, then the listings
-# must show them (compared with dcmdump's reading of the same files) and
-# `cairn check` must pass, then find a deleted file, a damaged file, an
-# orphan and a temporary file, and --repair must remove only the last two.
+# The cairn tool against an archive that a real cairnd filled. DCMTK's
+# storescu sends three pydicom test files and cairnd stops. The listings
+# must then show them, compared with dcmdump's reading of the same files,
+# and `cairn check` must pass. Then check must find a deleted file, a
+# damaged file, an orphan and a temporary file, and --repair must remove
+# only the last two.
 #
 # Usage: tests/interop/test_cli.sh BUILD_DIR
 

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Shared helpers of the interop tests: each test script sources this file,
+# starts its own cairnd on a free loopback port with a temporary storage
+# folder, drives it with real DICOM peers, and ends with the line
+# "N passed, N failed". Every wait is bounded.
+#
+# Usage inside a test: BUILD_DIR is the first argument of the script.
+
+set -u
+
+BUILD_DIR=${1:?usage: $0 BUILD_DIR}
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+CAIRND="$BUILD_DIR/core/cairnd"
+CAIRN="$BUILD_DIR/core/cairn"
+PLUGIN_DIR="$BUILD_DIR/plugins"
+PYDICOM_DATA=${PYDICOM_DATA:-/usr/lib/python3/dist-packages/pydicom/data}
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cairn-interop.XXXXXX")
+PASSED=0
+FAILED=0
+CAIRND_PID=""
+
+cleanup() {
+    stop_cairnd
+    rm -rf "$TEST_TMP"
+}
+trap cleanup EXIT
+
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "ok: $*"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "FAILED: $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when the command exits 0.
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# Prints a TCP port that nothing listens on (bound then released by the kernel).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# write_config [EXTRA_NETWORK_SETTINGS] [AE_EXTRA]: writes $TEST_TMP/cairn.conf
+# for one AE CAIRN on $PORT, with storage under $TEST_TMP/storage.
+write_config() {
+    local network_extra=${1:-}
+    local ae_extra=${2:-}
+    cat > "$TEST_TMP/cairn.conf" <<CONF
+log = { level = "${CAIRN_LOG_LEVEL:-info}"; };
+storage = { path = "$TEST_TMP/storage"; };
+index = { plugin = "index-sqlite"; };
+network = { artim_timeout = 10; ${network_extra:-max_associations = 32;} };
+plugin_directory = "$PLUGIN_DIR";
+plugins = {
+  verification = { };
+  storage = { };
+  index-sqlite = { };
+};
+aes = (
+  { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
+    plugins = [ "verification", "storage" ]; $ae_extra }
+);
+CONF
+}
+
+# Starts cairnd on $TEST_TMP/cairn.conf and waits (at most 10 s) until it accepts C-ECHO.
+start_cairnd() {
+    "$CAIRND" --config "$TEST_TMP/cairn.conf" >> "$TEST_TMP/cairnd.log" 2>&1 &
+    CAIRND_PID=$!
+    for _ in $(seq 1 100); do
+        if echoscu -aec CAIRN 127.0.0.1 "$PORT" >/dev/null 2>&1; then
+            return 0
+        fi
+        if ! kill -0 "$CAIRND_PID" 2>/dev/null; then
+            echo "cairnd exited during start-up; its log:"
+            cat "$TEST_TMP/cairnd.log"
+            CAIRND_PID=""
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "cairnd did not answer C-ECHO within 10 s"
+    return 1
+}
+
+# Stops cairnd with SIGTERM and waits at most 20 s for it to exit.
+stop_cairnd() {
+    [ -n "$CAIRND_PID" ] || return 0
+    kill -TERM "$CAIRND_PID" 2>/dev/null
+    for _ in $(seq 1 200); do
+        kill -0 "$CAIRND_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$CAIRND_PID" 2>/dev/null; then
+        echo "cairnd did not stop within 20 s of SIGTERM; killing it"
+        kill -KILL "$CAIRND_PID" 2>/dev/null
+    fi
+    wait "$CAIRND_PID" 2>/dev/null
+    CAIRND_PID=""
+}
+
+# Succeeds while cairnd is still running.
+cairnd_alive() {
+    [ -n "$CAIRND_PID" ] && kill -0 "$CAIRND_PID" 2>/dev/null
+}
+
+# Fails the test when cairnd's log shows a sanitizer report.
+check_no_sanitizer_report() {
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TEST_TMP/cairnd.log"; then
+        fail "cairnd log has a sanitizer report"
+        grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TEST_TMP/cairnd.log" | head -60
+    else
+        pass "cairnd log has no sanitizer report"
+    fi
+}
+
+# Prints the summary line and exits non-zero on any failure.
+finish() {
+    if [ "$FAILED" -ne 0 ]; then
+        echo "--- cairnd log (last 80 lines) ---"
+        tail -n 80 "$TEST_TMP/cairnd.log" 2>/dev/null
+    fi
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}

@@ -155,8 +155,11 @@ int cli_scan_storage(const char *root, cli_file_list *instances, cli_file_list *
     if (scan_folder(fd, root, "", 0, instances, temporary) != 0)
         return -1;
 
-    qsort(instances->paths, instances->count, sizeof(*instances->paths), compare_paths);
-    qsort(temporary->paths, temporary->count, sizeof(*temporary->paths), compare_paths);
+    /* qsort must not see the NULL array of an empty list. */
+    if (instances->count > 1)
+        qsort(instances->paths, instances->count, sizeof(*instances->paths), compare_paths);
+    if (temporary->count > 1)
+        qsort(temporary->paths, temporary->count, sizeof(*temporary->paths), compare_paths);
     return 0;
 }
 

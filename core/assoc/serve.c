@@ -17,6 +17,7 @@ void assoc_ul_params(const cairn_conf *conf, ul_params *params)
 {
     memset(params, 0, sizeof *params);
     params->max_pdu_receive = (uint32_t)conf->network.max_pdu_receive;
+    params->max_pdu_send = (uint32_t)conf->network.max_pdu_send;
     params->artim_timeout_ms = (unsigned)conf->network.artim_timeout * 1000u;
     params->dimse_timeout_ms = (unsigned)conf->network.dimse_timeout * 1000u;
     params->idle_timeout_ms = (unsigned)conf->network.idle_timeout * 1000u;

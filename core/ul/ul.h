@@ -41,6 +41,7 @@ const char *ul_strerror(int status);
 /* Timeouts are in milliseconds; 0 means no limit. */
 typedef struct ul_params {
     uint32_t max_pdu_receive;  /* the maximum length we announce; 0: default */
+    uint32_t max_pdu_send;     /* cap on the PDUs we send; 0: the peer's maximum */
     unsigned artim_timeout_ms; /* wait for A-ASSOCIATE-RQ, -AC/RJ, -RELEASE-RP
                                   and for the peer to close after RJ, RP, abort */
     unsigned dimse_timeout_ms; /* wait for the rest of a PDU once it started,

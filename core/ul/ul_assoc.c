@@ -75,6 +75,8 @@ int ul_assoc_setup_transfer(ul_assoc *a, uint32_t peer_max_pdu)
     a->max_pdu_send = peer_max_pdu;
     if (peer_max_pdu == 0 || peer_max_pdu > UL_SEND_PDU_CAP)
         a->max_pdu_send = UL_SEND_PDU_CAP;
+    if (a->params.max_pdu_send != 0 && a->params.max_pdu_send < a->max_pdu_send)
+        a->max_pdu_send = a->params.max_pdu_send;
 
     free(a->wbuf);
     a->wbuf = malloc(UL_PDU_HEADER_LEN + (size_t)a->max_pdu_send);

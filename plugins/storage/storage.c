@@ -45,6 +45,29 @@ static int get_uid(const cairn_host_api *api, const cairn_dataset *ds, cairn_tag
     return api->dataset_get_string(ds, tag, 0, buf, size) == CAIRN_OK && buf[0] != '\0';
 }
 
+/*
+ * Checks the UID form of PS3.5 9.1: at most 64 characters, digits and
+ * dots, no empty component. Leading zeros, which PS3.5 also forbids, are
+ * let through because real modalities write them and nothing here
+ * depends on them.
+ */
+static int uid_is_valid(const char *uid)
+{
+    size_t len = strlen(uid);
+    char previous = '.';
+
+    if (len == 0 || len > 64)
+        return 0;
+    for (const char *p = uid; *p; p++) {
+        if (*p == '.' && previous == '.')
+            return 0;
+        if (*p != '.' && (*p < '0' || *p > '9'))
+            return 0;
+        previous = *p;
+    }
+    return previous != '.';
+}
+
 /* Returns an Error Comment when the data set does not match the request, else NULL. */
 static const char *check_identity(const cairn_host_api *api, const cairn_message *request,
                                   const cairn_dataset *ds)
@@ -63,10 +86,16 @@ static const char *check_identity(const cairn_host_api *api, const cairn_message
         return "data set has no SOP Instance UID (0008,0018)";
     if (strcmp(uid, command_instance) != 0)
         return "SOP Instance UID (0008,0018) differs from Affected SOP Instance UID";
+    if (!uid_is_valid(uid))
+        return "SOP Instance UID (0008,0018) is not a valid UID";
     if (!get_uid(api, ds, CAIRN_TAG_STUDY_INSTANCE_UID, uid, sizeof uid))
         return "data set has no Study Instance UID (0020,000D)";
+    if (!uid_is_valid(uid))
+        return "Study Instance UID (0020,000D) is not a valid UID";
     if (!get_uid(api, ds, CAIRN_TAG_SERIES_INSTANCE_UID, uid, sizeof uid))
         return "data set has no Series Instance UID (0020,000E)";
+    if (!uid_is_valid(uid))
+        return "Series Instance UID (0020,000E) is not a valid UID";
     return NULL;
 }
 

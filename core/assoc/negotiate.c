@@ -12,7 +12,7 @@
 
 #include "dcm/dcm.h"
 
-/* Largest answer a service may give to SOP Class Extended Negotiation. */
+/* Maximum length of a service's SOP Class Extended Negotiation reply. */
 #define EXT_NEG_ANSWER_MAX 1024
 
 static int reject(ul_assoc_rj *rj, uint8_t result, uint8_t source, uint8_t reason)
@@ -239,7 +239,7 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
     const cairn_conf *conf = neg->env->conf;
     const conf_ae *ae;
 
-    /* 1. Who is called, by whom, under which application context. */
+    /* 1. The application context, the called AE and the calling AE. */
     if (strcmp(rq->application_context, UL_DICOM_APPLICATION_CONTEXT) != 0) {
         log_info(neg->log, "rejected: application context '%s' is not supported",
                  rq->application_context);
@@ -261,7 +261,7 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
                       UL_REJECT_USER_CALLING_AE_NOT_RECOGNIZED);
     }
     if (!user_identity_allowed(ae, &rq->user_info.user_identity, neg->log)) {
-        log_info(neg->log, "rejected: user identity refused by AE %s", ae->title);
+        log_info(neg->log, "rejected: user identity not accepted by AE %s", ae->title);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER, UL_REJECT_USER_NO_REASON);
     }
 

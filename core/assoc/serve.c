@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The life of one accepted connection: A-ASSOCIATE negotiation, then one
- * DIMSE request at a time (the Asynchronous Operations Window is 1/1)
- * dispatched to the service that serves the context's abstract syntax,
- * until the peer releases, aborts, goes idle too long, or the daemon stops.
+ * The life of one accepted connection. After A-ASSOCIATE negotiation it
+ * serves one DIMSE request at a time, since the Asynchronous Operations
+ * Window is 1/1, and dispatches each to the service of the context's
+ * abstract syntax. It ends when the peer releases or aborts, when the
+ * association stays idle too long, or when the daemon stops.
  */
 #include "assoc/assoc.h"
 

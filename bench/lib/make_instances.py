@@ -67,12 +67,12 @@ def make_large(out_file, mib):
     dataset.StudyInstanceUID = new_uid()
     dataset.SeriesInstanceUID = new_uid()
 
-    # One frame of 16-bit pixels: MIB MiB = 8192 columns x (MIB * 64) rows.
-    rows = mib * 64
+    # One frame of 16-bit pixels: MIB MiB = 16384 columns x (MIB * 32) rows.
+    rows = mib * 32
     if rows > 65535:
         raise SystemExit("make_instances: %d MiB is more than one frame can hold" % mib)
     dataset.Rows = rows
-    dataset.Columns = 8192
+    dataset.Columns = 16384
     dataset.save_as(out_file, write_like_original=False)
 
     length = mib * MIB

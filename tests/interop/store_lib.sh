@@ -23,11 +23,17 @@ trap 'kill_peers; cleanup' EXIT
 
 # start_watchdog SECONDS: ends the script with a failure after SECONDS.
 # The shell handles the signal once its current foreground command returns,
-# and each of those is bounded by a timeout.
+# and each of those is bounded by a timeout. The watchdog exits by itself
+# within a second of the script, however the script ends.
 start_watchdog() {
     local script_pid=$$
-    (sleep "$1" && kill -TERM "$script_pid") >/dev/null 2>&1 &
-    PEER_PIDS="$PEER_PIDS $!"
+    (
+        for ((i = 0; i < $1; i++)); do
+            sleep 1
+            kill -0 "$script_pid" 2>/dev/null || exit 0
+        done
+        kill -TERM "$script_pid"
+    ) >/dev/null 2>&1 &
     disown $!
     trap 'fail "test exceeded its time limit of '"$1"' s"; finish; exit 1' TERM
 }
@@ -51,7 +57,8 @@ wait_pid() {
     WAIT_STATUS=$?
 }
 
-# kill_cairnd: ends cairnd with SIGKILL, as a power cut would end it.
+# kill_cairnd: ends cairnd with SIGKILL, so it cannot clean up. Unlike a power
+# cut, this keeps what cairnd wrote to the page cache but did not sync.
 kill_cairnd() {
     [ -n "$CAIRND_PID" ] || return 0
     kill -KILL "$CAIRND_PID" 2>/dev/null

@@ -73,6 +73,9 @@ for _ in $(seq 1 100); do
 done
 check "temporary file is removed within 10 s of the abort" test -z "$left"
 [ -n "$left" ] && echo "    still in tmp/: $left"
+open_tmp=$(ls -l "/proc/$CAIRND_PID/fd" 2>/dev/null | grep -F "$STORAGE/tmp/")
+check "cairnd keeps no descriptor open in tmp/ after the abort" test -z "$open_tmp"
+[ -n "$open_tmp" ] && echo "    open: ${open_tmp#* -> }"
 
 files=$(instance_files)
 check "no file is kept in the storage tree" test -z "$files"

@@ -115,7 +115,7 @@ static cairn_dimse_handler handler_for(const cairn_service *s, uint16_t command_
 static int dispatch(const assoc_env *env, cairn_assoc *assoc, cairn_message *msg,
                     cairn_dimse_status local_status)
 {
-    cairn_reply reply = {0};
+    cairn_reply reply = {.request = msg};
     const char *abstract = assoc_pctx_abstract_syntax(assoc, msg->pctx_id);
     const plugin_service *svc = NULL;
     cairn_dimse_handler handler = NULL;
@@ -148,7 +148,8 @@ static int dispatch(const assoc_env *env, cairn_assoc *assoc, cairn_message *msg
         }
     }
 
-    rc = dimse_send_response(assoc, msg, &reply);
+    /* A cancelled C-FIND, C-MOVE or C-GET still gets its final response (FE00 from the service). */
+    rc = msg->failed ? -1 : dimse_send_response(assoc, msg, &reply);
     dcm_dataset_destroy(reply.dataset);
     return rc;
 }
@@ -161,12 +162,20 @@ static void fill_log_ctx(cairn_assoc *assoc, const char *calling, const char *ca
     memcpy(assoc->log.called_ae, assoc->called_ae, sizeof assoc->log.called_ae);
 }
 
+/* Marks the connection busy as soon as a message starts, so a shutdown lets it finish. */
+static void mark_busy(void *arg)
+{
+    net_conn_set_busy(arg, true);
+}
+
 static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *conn)
 {
     dimse_limits limits = {
         .dimse_timeout_ms = (unsigned)env->conf->network.dimse_timeout * 1000u,
         .idle_timeout_ms = (unsigned)env->conf->network.idle_timeout * 1000u,
         .max_sequence_depth = (unsigned)env->conf->max_sequence_depth,
+        .on_message_start = mark_busy,
+        .on_message_start_arg = conn,
     };
 
     for (;;) {
@@ -182,7 +191,6 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
         }
 
         rc = dimse_receive(assoc, &limits, &msg, &local_status);
-        net_conn_set_busy(conn, true);
 
         switch (rc) {
         case DIMSE_OK:

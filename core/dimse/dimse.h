@@ -68,6 +68,9 @@ typedef struct dimse_limits {
     unsigned dimse_timeout_ms;
     unsigned idle_timeout_ms;
     unsigned max_sequence_depth;
+    /* Called when the first PDV of a message arrives; may be NULL. */
+    void (*on_message_start)(void *arg);
+    void *on_message_start_arg;
 } dimse_limits;
 
 /*

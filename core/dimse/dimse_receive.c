@@ -101,6 +101,8 @@ static int read_command(cairn_assoc *assoc, const dimse_limits *limits, byte_buf
             return DIMSE_FAILED;
         }
 
+        if (first && limits->on_message_start != NULL)
+            limits->on_message_start(limits->on_message_start_arg);
         if (!pdv.command)
             return protocol_failure(assoc, "data PDV received where a command was expected");
         if (!first && pdv.pctx_id != *pctx_id)

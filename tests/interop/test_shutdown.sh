@@ -297,9 +297,6 @@ check "cairnd exits within shutdown_timeout + 2 s (${STOP_MS} ms)" \
 # ---------------------------------------------------------------------------
 # 3. SIGTERM during a 100 MB C-STORE with shutdown_timeout = 30: the
 # C-STORE completes with Success, the instance is indexed, cairnd exits 0.
-# NOTE: steps 3 and 4 fail while serve_messages marks the connection busy
-# only after dimse_receive returns. A data set still arriving counts as
-# idle, so SIGTERM cuts it off at once instead of after shutdown_timeout.
 make_big_instance "$TEST_TMP/big.dcm" "$BIG_INSTANCE_UID"
 make_big_instance "$TEST_TMP/slow.dcm" "$SLOW_INSTANCE_UID"
 check "the 100 MB test instances are written" \

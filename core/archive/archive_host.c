@@ -24,3 +24,17 @@ cairn_status archive_host_store(cairn_assoc *assoc, const cairn_message *request
                           msg->transfer_syntax_uid, assoc->calling_ae, policy, outcome,
                           &assoc->log);
 }
+
+cairn_status archive_host_query(cairn_assoc *assoc, const cairn_index_query *query,
+                                cairn_index_row_fn fn, void *arg)
+{
+    const cairn_index_ops *ops;
+
+    if (assoc == NULL || assoc->archive == NULL || query == NULL || fn == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    ops = archive_index_ops(assoc->archive);
+    if (ops->query == NULL)
+        return CAIRN_ERR_UNSUPPORTED;
+    return ops->query(archive_index_db(assoc->archive), query, fn, arg);
+}

@@ -45,13 +45,24 @@ struct cairn_message {
     char sop_class_uid[65];
     char sop_instance_uid[65];
     struct archive_tmp *tmp;         /* C-STORE only: the received file */
+    bool cancelled;                  /* a C-CANCEL-RQ for this message arrived */
+    bool failed;                     /* the association failed while serving it */
 };
+
+/* Most US fields a handler may add to a response command set. */
+#define DIMSE_REPLY_MAX_FIELDS 8
 
 /* The response a handler builds. dataset is owned by the reply. */
 struct cairn_reply {
     cairn_dimse_status status;
     char error_comment[65];
     dcm_dataset *dataset;
+    cairn_message *request;          /* the request answered, for pending responses */
+    struct {
+        cairn_tag tag;
+        uint16_t value;
+    } fields[DIMSE_REPLY_MAX_FIELDS];
+    size_t field_count;
 };
 
 uint64_t dimse_host_assoc_id(const cairn_assoc *assoc);
@@ -70,6 +81,16 @@ const char *dimse_host_message_sop_instance(const cairn_message *message);
 void dimse_host_reply_set_status(cairn_reply *reply, cairn_dimse_status status);
 void dimse_host_reply_set_error_comment(cairn_reply *reply, const char *comment);
 cairn_status dimse_host_reply_set_dataset(cairn_reply *reply, cairn_dataset *dataset);
+
+cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_status status,
+                                          cairn_dataset *identifier);
+cairn_status dimse_host_reply_set_command_uint(cairn_reply *reply, cairn_tag tag, uint32_t value);
+int dimse_host_message_cancelled(const cairn_message *message);
+cairn_status dimse_host_assoc_extended_negotiation(const cairn_assoc *assoc, const char *sop_class,
+                                                   const uint8_t **info, size_t *length);
+
+cairn_status archive_host_query(cairn_assoc *assoc, const cairn_index_query *query,
+                                cairn_index_row_fn fn, void *arg);
 
 cairn_status archive_host_store(cairn_assoc *assoc, const cairn_message *request,
                                 cairn_duplicate_policy policy, cairn_store_outcome *outcome);

@@ -29,6 +29,8 @@ static int build_response_command(const cairn_message *msg, const cairn_reply *r
     if (msg->sop_instance_uid[0] != '\0')
         rc |= dcm_dataset_set_string(cmd, DIMSE_TAG_AFFECTED_SOP_INSTANCE_UID, DCM_VR_UI,
                                      msg->sop_instance_uid);
+    for (size_t i = 0; i < reply->field_count; i++)
+        rc |= dcm_dataset_set_u16(cmd, reply->fields[i].tag, reply->fields[i].value);
     return rc == 0 ? 0 : -1;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "dimse/dimse_host.h"
+#include "scu/scu_host.h"
 
 static void *host_alloc(size_t size)
 {
@@ -79,6 +80,16 @@ static const cairn_host_api host_api = {
     .reply_set_dataset = dimse_host_reply_set_dataset,
 
     .archive_store = archive_host_store,
+
+    .archive_query = archive_host_query,
+    .reply_send_pending = dimse_host_reply_send_pending,
+    .reply_set_command_uint = dimse_host_reply_set_command_uint,
+    .message_cancelled = dimse_host_message_cancelled,
+    .assoc_extended_negotiation = dimse_host_assoc_extended_negotiation,
+    .outbound_open = scu_host_outbound_open,
+    .outbound_store = scu_host_outbound_store,
+    .outbound_close = scu_host_outbound_close,
+    .assoc_store = scu_host_assoc_store,
 };
 
 const cairn_host_api *plugin_host_api(void)

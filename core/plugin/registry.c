@@ -21,7 +21,7 @@
     (offsetof(cairn_service, negotiate_common_extended) + sizeof(cairn_common_extended_negotiation_fn))
 
 /* Size of the 1.0 cairn_index_ops: every member up to count. */
-#define INDEX_OPS_SIZE_1_0 (offsetof(cairn_index_ops, count) + sizeof(void *))
+#define INDEX_OPS_SIZE_1_0 (offsetof(cairn_index_ops, query) + sizeof(void *))
 
 static bool is_uid(const char *uid)
 {

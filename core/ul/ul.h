@@ -113,6 +113,12 @@ void ul_assoc_set_log_ctx(ul_assoc *assoc, const log_ctx *ctx);
 int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms);
 
 /*
+ * Returns true when ul_read_pdv would find input at once: a PDV left in
+ * the last PDU, or bytes waiting on the socket. Never blocks.
+ */
+bool ul_input_pending(ul_assoc *assoc);
+
+/*
  * Appends len bytes to the current command or data set of pctx_id. Bytes
  * are buffered into P-DATA-TF PDUs of the peer's maximum length; a full PDU
  * is sent when more bytes follow, and last marks the final fragment and

@@ -5,6 +5,8 @@
  * length, which is sent when it is full and more bytes follow, or at the
  * last fragment. A PDU we send carries one PDV item, never an empty one.
  */
+#include <poll.h>
+
 #include "ul/ul_internal.h"
 
 #include <string.h>
@@ -47,6 +49,19 @@ int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms)
     if (ind == UL_IND_P_DATA && ul_p_data_next(a->rbuf, a->rlen, &a->rnext, pdv))
         return UL_OK;
     return UL_ERROR;
+}
+
+bool ul_input_pending(ul_assoc *assoc)
+{
+    ul_assoc *a = assoc;
+    struct pollfd pfd = {.fd = a->fd, .events = POLLIN};
+    size_t next = a->rnext;
+    ul_pdv pdv;
+
+    if (a->rlen > 0 && a->rbuf[0] == UL_PDU_P_DATA_TF &&
+        ul_p_data_next(a->rbuf, a->rlen, &next, &pdv))
+        return true;
+    return a->fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 /* Sends the P-DATA-TF in the send buffer (Evt9: DT-1 or AR-7). */

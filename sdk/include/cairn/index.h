@@ -71,6 +71,35 @@ typedef struct cairn_index_row {
 /* Called once per row; returning non-zero stops the listing early. */
 typedef int (*cairn_index_row_fn)(void *arg, const cairn_index_row *row);
 
+/* Flags of a cairn_index_query. */
+/* Unique keys of the levels above may be absent (PS3.4 C.4.1.2.2). */
+#define CAIRN_QUERY_RELATIONAL 0x1u
+/* DA and TM keys of one attribute pair match as one date-time (PS3.4 C.2.2.2.5.1). */
+#define CAIRN_QUERY_COMBINED_DATETIME 0x2u
+/* Person names match case-sensitively; by default case is ignored. */
+#define CAIRN_QUERY_PN_CASE_SENSITIVE 0x4u
+
+/*
+ * A query on the index (PS3.4 C.2.2.2 matching). keys is the C-FIND
+ * Identifier as received, in its own Specific Character Set: each key
+ * with a value is a matching key (single value, list of UIDs, wildcard
+ * with * and ?, range a-b, -b, a- on DA, TM and DT, sequence matching
+ * with one item), and every other key is universal. Keys the back end
+ * does not keep match universally. Since SDK 1.0.
+ */
+typedef struct cairn_index_query {
+    uint32_t struct_size;        /* sizeof(cairn_index_query) */
+    cairn_index_level level;     /* the Query/Retrieve Level */
+    const cairn_dataset *keys;   /* borrowed for the call */
+    uint32_t flags;              /* CAIRN_QUERY_* */
+    uint32_t reserved;           /* zero */
+    uint64_t max_matches;        /* 0: no limit; beyond it the query fails with CAIRN_ERR_LIMIT */
+} cairn_index_query;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_query) == 32, "cairn_index_query layout is ABI");
+#endif
+
 /*
  * An index back end. The host copies the table. Set struct_size to
  * sizeof(cairn_index_ops). Entries are only ever appended. Since SDK 1.0.
@@ -125,10 +154,20 @@ typedef struct cairn_index_ops {
 
     /* Counts the rows of one level. */
     cairn_status (*count)(void *db, cairn_index_level level, uint64_t *count);
+
+    /*
+     * Runs a query and calls fn once per matching row, with the same row
+     * contents as list. Instances marked rejected never match. All the
+     * matching happens in the back end, in a bounded number of statements
+     * whatever the number of rows. When more than max_matches rows match,
+     * returns CAIRN_ERR_LIMIT before calling fn at all.
+     */
+    cairn_status (*query)(void *db, const cairn_index_query *query, cairn_index_row_fn fn,
+                          void *arg);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 64, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 72, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

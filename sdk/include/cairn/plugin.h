@@ -48,6 +48,9 @@ typedef struct cairn_plugin cairn_plugin;
 /* The plugin's configuration section. Opaque; owned by the host. */
 typedef struct cairn_config cairn_config;
 
+/* An association the host opened to a remote AE. Opaque; owned by the host. */
+typedef struct cairn_outbound cairn_outbound;
+
 /* Log levels, most severe first. */
 typedef enum cairn_log_level {
     CAIRN_LOG_ERROR = 0,
@@ -286,10 +289,71 @@ struct cairn_host_api {
      */
     cairn_status (*archive_store)(cairn_assoc *assoc, const cairn_message *request,
                                   cairn_duplicate_policy policy, cairn_store_outcome *outcome);
+
+    /* --- Since SDK 1.0: query and retrieve. */
+
+    /* Runs query on the archive's index; fn gets each row on this thread. */
+    cairn_status (*archive_query)(cairn_assoc *assoc, const cairn_index_query *query,
+                                  cairn_index_row_fn fn, void *arg);
+    /*
+     * Sends a response with status at once, before the handler returns: a
+     * C-FIND match, or C-MOVE and C-GET progress. The call takes ownership
+     * of identifier, which may be NULL. Command fields set with
+     * reply_set_command_uint go with it. CAIRN_ERR_IO: the association failed.
+     */
+    cairn_status (*reply_send_pending)(cairn_reply *reply, cairn_dimse_status status,
+                                       cairn_dataset *identifier);
+    /* Sets a US field of the response command set, e.g. (0000,1020). */
+    cairn_status (*reply_set_command_uint)(cairn_reply *reply, cairn_tag tag, uint32_t value);
+    /* Returns non-zero once the peer sent C-CANCEL-RQ for message. Never blocks. */
+    int (*message_cancelled)(const cairn_message *message);
+    /*
+     * Returns the SOP Class Extended Negotiation reply the association
+     * accepted for sop_class (the service's own answer), or
+     * CAIRN_ERR_NOT_FOUND. *info is owned by the association.
+     */
+    cairn_status (*assoc_extended_negotiation)(const cairn_assoc *assoc, const char *sop_class,
+                                               const uint8_t **info, size_t *length);
+    /*
+     * Opens an association from origin's called AE title to the remote AE
+     * remote_title of the configuration's remotes. For each pair
+     * (sop_classes[i], transfer_syntaxes[i]) it proposes the stored
+     * transfer syntax and, apart, the uncompressed ones.
+     * CAIRN_ERR_NOT_FOUND: remote_title is not configured;
+     * CAIRN_ERR_REFUSED: the remote rejected the association or could not
+     * be reached; CAIRN_ERR_LIMIT: the outgoing association limit for
+     * that remote is reached. On success close *out with outbound_close.
+     */
+    cairn_status (*outbound_open)(cairn_assoc *origin, const char *remote_title,
+                                  const char *const *sop_classes,
+                                  const char *const *transfer_syntaxes, size_t count,
+                                  cairn_outbound **out);
+    /*
+     * Sends one archived instance by C-STORE and returns the remote's
+     * status in *status. When the remote accepted none of the instance's
+     * stored transfer syntax, the host transcodes it to one it accepted,
+     * or fails with CAIRN_ERR_UNSUPPORTED when it cannot. The Move
+     * Originator fields are sent when move_originator_ae is not NULL.
+     */
+    cairn_status (*outbound_store)(cairn_outbound *outbound, const cairn_instance_file *file,
+                                   const char *sop_class_uid, const char *sop_instance_uid,
+                                   const char *move_originator_ae,
+                                   uint16_t move_originator_message_id,
+                                   cairn_dimse_status *status);
+    /* Releases the association and frees outbound. NULL does nothing. */
+    void (*outbound_close)(cairn_outbound *outbound);
+    /*
+     * Sends one archived instance by C-STORE on assoc itself, for C-GET,
+     * with the same transcoding rule as outbound_store. The requestor
+     * must have taken the SCP role for the SOP class.
+     */
+    cairn_status (*assoc_store)(cairn_assoc *assoc, const cairn_instance_file *file,
+                                const char *sop_class_uid, const char *sop_instance_uid,
+                                cairn_dimse_status *status);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 44 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 53 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -33,6 +33,9 @@ typedef enum cairn_status {
     CAIRN_ERR_ABI = 13,             /* plugin built for an incompatible SDK */
     CAIRN_ERR_DATABASE = 14,        /* index back end failed */
     CAIRN_ERR_INTERNAL = 15,        /* a bug: please report it */
+    CAIRN_ERR_LIMIT = 16,           /* a configured maximum was reached */
+    CAIRN_ERR_CANCELLED = 17,       /* the peer cancelled the request */
+    CAIRN_ERR_REFUSED = 18,         /* a remote AE rejected or aborted the association */
     CAIRN_STATUS_SENTINEL_ = 0x7fffffff
 } cairn_status;
 
@@ -59,6 +62,9 @@ static inline const char *cairn_strerror(cairn_status status)
     case CAIRN_ERR_ABI: return "incompatible plugin ABI";
     case CAIRN_ERR_DATABASE: return "index database error";
     case CAIRN_ERR_INTERNAL: return "internal error";
+    case CAIRN_ERR_LIMIT: return "configured limit reached";
+    case CAIRN_ERR_CANCELLED: return "cancelled";
+    case CAIRN_ERR_REFUSED: return "refused by the remote AE";
     case CAIRN_STATUS_SENTINEL_: break;
     }
     return "unknown status";
@@ -79,6 +85,15 @@ typedef uint16_t cairn_dimse_status;
 #define CAIRN_DIMSE_UNRECOGNIZED_OPERATION 0x0211u
 #define CAIRN_DIMSE_MISTYPED_ARGUMENT 0x0212u
 #define CAIRN_DIMSE_RESOURCE_LIMITATION 0x0213u
+
+/* Query/Retrieve statuses (PS3.4 C.4). */
+#define CAIRN_DIMSE_QR_OUT_OF_RESOURCES 0xA700u
+#define CAIRN_DIMSE_QR_CANNOT_CALCULATE_MATCHES 0xA701u
+#define CAIRN_DIMSE_QR_CANNOT_PERFORM_SUBOPERATIONS 0xA702u
+#define CAIRN_DIMSE_QR_MOVE_DESTINATION_UNKNOWN 0xA801u
+#define CAIRN_DIMSE_QR_IDENTIFIER_MISMATCH 0xA900u
+#define CAIRN_DIMSE_QR_UNABLE_TO_PROCESS 0xC000u
+#define CAIRN_DIMSE_QR_SUBOPERATIONS_FAILED 0xB000u
 
 /* Storage statuses (PS3.4 B.2.3). */
 #define CAIRN_DIMSE_STORE_OUT_OF_RESOURCES 0xA700u

@@ -162,6 +162,30 @@ static void fill_log_ctx(cairn_assoc *assoc, const char *calling, const char *ca
     memcpy(assoc->log.called_ae, assoc->called_ae, sizeof assoc->log.called_ae);
 }
 
+/* Logs why the association ends and answers the peer where that is due. */
+static void end_association(const assoc_env *env, cairn_assoc *assoc, int dimse_rc)
+{
+    switch (dimse_rc) {
+    case DIMSE_RELEASE_REQUESTED:
+        ul_release_respond(assoc->ul);
+        log_info(&assoc->log, "association released");
+        break;
+    case DIMSE_PEER_ABORTED:
+        log_info(&assoc->log, "association aborted by the peer");
+        break;
+    case DIMSE_CLOSED:
+        log_info(&assoc->log, "connection closed by the peer");
+        break;
+    case DIMSE_IDLE_TIMEOUT:
+        log_info(&assoc->log, "idle for %d s; aborting the association",
+                 env->conf->network.idle_timeout);
+        ul_abort(assoc->ul, UL_ABORT_SOURCE_PROVIDER, UL_ABORT_REASON_NOT_SPECIFIED);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Marks the connection busy as soon as a message starts, so a shutdown lets it finish. */
 static void mark_busy(void *arg)
 {
@@ -192,26 +216,10 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
 
         rc = dimse_receive(assoc, &limits, &msg, &local_status);
 
-        switch (rc) {
-        case DIMSE_OK:
-            break;
-        case DIMSE_RELEASE_REQUESTED:
-            ul_release_respond(assoc->ul);
-            log_info(&assoc->log, "association released");
-            return;
-        case DIMSE_PEER_ABORTED:
-            log_info(&assoc->log, "association aborted by the peer");
-            return;
-        case DIMSE_CLOSED:
-            log_info(&assoc->log, "connection closed by the peer");
-            return;
-        case DIMSE_IDLE_TIMEOUT:
-            log_info(&assoc->log, "idle for %d s; aborting the association",
-                     env->conf->network.idle_timeout);
-            ul_abort(assoc->ul, UL_ABORT_SOURCE_PROVIDER, UL_ABORT_REASON_NOT_SPECIFIED);
-            return;
-        default:
+        if (rc != DIMSE_OK) {
+            /* A message cut short leaves nothing behind, its temporary file included. */
             dimse_message_clear(&msg);
+            end_association(env, assoc, rc);
             return;
         }
 

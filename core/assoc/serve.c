@@ -140,7 +140,12 @@ static int dispatch(const assoc_env *env, cairn_assoc *assoc, cairn_message *msg
         log_warn(&assoc->log, "%s on context %u (%s) has no handler",
                  dimse_command_name(msg->command_field), msg->pctx_id, abstract ? abstract : "?");
     } else {
-        cairn_status st = handler(svc->service.state, assoc, msg, &reply);
+        cairn_status st;
+
+        /* C-GET sub-operations (assoc_store) mark the request when a C-CANCEL-RQ arrives. */
+        assoc->serving = msg;
+        st = handler(svc->service.state, assoc, msg, &reply);
+        assoc->serving = NULL;
 
         if (st != CAIRN_OK && reply.status == CAIRN_DIMSE_SUCCESS) {
             reply.status = CAIRN_DIMSE_PROCESSING_FAILURE;
@@ -242,6 +247,7 @@ void assoc_serve(void *arg, net_conn *conn)
 
     assoc.id = net_conn_id(conn);
     assoc.archive = env->archive;
+    assoc.conf = env->conf;
     assoc.log.assoc_id = assoc.id;
     snprintf(assoc.peer_address, sizeof assoc.peer_address, "%s", net_conn_peer(conn));
     log_debug(&assoc.log, "connection from %s port %u to port %u", assoc.peer_address,

@@ -81,6 +81,7 @@ typedef struct conf_remote {
     char *title;  /* trimmed */
     char *host;   /* name or address, non-empty */
     int port;     /* 1..65535 */
+    int max_associations; /* simultaneous outgoing associations, 1..64, default 4 */
     int line;
 } conf_remote;
 

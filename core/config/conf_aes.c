@@ -15,7 +15,7 @@ static const char *const ae_keys[] = {
     "title", "port", "bind", "enabled", "plugins", "accept_callers",
     "transfer_syntaxes", "user_identity", "users",
 };
-static const char *const remote_keys[] = {"title", "host", "port"};
+static const char *const remote_keys[] = {"title", "host", "port", "max_associations"};
 
 static const conf_name_rules plugin_name_rules = {
     .entry_kind = "plugin name",
@@ -238,6 +238,7 @@ static int load_remote(const conf_report *report, const config_setting_t *group,
 {
     char host_path[CONF_PATH_MAX];
     const char *host;
+    long long max_assoc = 0;
 
     remote->line = (int)config_setting_source_line(group);
     if (conf_check_keys(report, group, path, remote_keys,
@@ -256,7 +257,14 @@ static int load_remote(const conf_report *report, const config_setting_t *group,
     if (remote->host == NULL)
         return conf_error(report, group, host_path, "out of memory");
 
-    return read_port(report, group, path, &remote->port);
+    if (read_port(report, group, path, &remote->port) != 0)
+        return -1;
+
+    /* Simultaneous outgoing associations to this remote (C-MOVE, forwarding). */
+    if (conf_read_int(report, group, path, "max_associations", 4, 1, 64, &max_assoc) != 0)
+        return -1;
+    remote->max_associations = (int)max_assoc;
+    return 0;
 }
 
 int conf_load_remotes(const conf_report *report, cairn_conf *conf,

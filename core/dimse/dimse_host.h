@@ -19,6 +19,7 @@ struct archive;
 struct archive_tmp;
 struct ul_assoc;
 struct conf_ae;
+struct cairn_conf;
 
 /* An accepted association as services see it. Lives on its worker thread. */
 struct cairn_assoc {
@@ -30,6 +31,9 @@ struct cairn_assoc {
     struct ul_assoc *ul;
     const struct conf_ae *ae;
     struct archive *archive;
+    const struct cairn_conf *conf;   /* the daemon's configuration (remotes, timeouts) */
+    cairn_message *serving;          /* the request whose handler runs now, or NULL */
+    uint16_t last_store_message_id;  /* Message ID of the last C-STORE-RQ sent for C-GET */
 };
 
 /* A received request. command and dataset are owned by the message. */

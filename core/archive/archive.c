@@ -33,13 +33,12 @@ struct archive {
 struct archive_tmp {
     archive *ar;
     int fd;
-    char path[PATH_MAX];
+    char rel[128];        /* final path, relative to the storage root */
+    char path[PATH_MAX];  /* temporary path; empty once removed */
     uint8_t *buf;
     size_t buffered;
     uint64_t size;
 };
-
-static atomic_uint_fast64_t tmp_counter;
 
 static int mkdir_durable(int parent_fd, const char *name)
 {
@@ -48,13 +47,109 @@ static int mkdir_durable(int parent_fd, const char *name)
     return errno == EEXIST ? 0 : -1;
 }
 
-/* Removes what an earlier run left in tmp/: unacknowledged by definition. */
-static void clean_tmp_folder(archive *ar)
+/* Writes the relative path "ab/cd/<sha256 hex>.<random hex>.dcm" into rel. */
+static int instance_relative_path(const char *sop_instance_uid, char *rel, size_t size)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    uint32_t token;
+
+    if (EVP_Digest(sop_instance_uid, strlen(sop_instance_uid), digest, &digest_len,
+                   EVP_sha256(), NULL) != 1)
+        return -1;
+    for (unsigned i = 0; i < digest_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+
+    /* A random token keeps a duplicate from ever overwriting the archived file. */
+    if (getrandom(&token, sizeof token, 0) != sizeof token)
+        token = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+
+    if (snprintf(rel, size, "%.2s/%.2s/%s.%08x.dcm", hex, hex + 2, hex, token) >= (int)size)
+        return -1;
+    return 0;
+}
+
+/* The temporary name of rel: its slashes become underscores, plus ".part". */
+static int temporary_name(const char *rel, char *name, size_t size)
+{
+    size_t len = strlen(rel);
+
+    if (len + sizeof ".part" > size)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        name[i] = rel[i] == '/' ? '_' : rel[i];
+    memcpy(name + len, ".part", sizeof ".part");
+    return 0;
+}
+
+/* The final relative path of a temporary name, or -1 when it is not one of ours. */
+static int final_name(const char *name, char *rel, size_t size)
+{
+    size_t len = strlen(name);
+
+    /* "ab_cd_" + 64 hex digits + ".xxxxxxxx.dcm.part" */
+    if (len != 6 + 64 + 18 || len >= size || name[2] != '_' || name[5] != '_' ||
+        strcmp(name + len - 9, ".dcm.part") != 0)
+        return -1;
+    memcpy(rel, name, len - 5);
+    rel[len - 5] = '\0';
+    rel[2] = '/';
+    rel[5] = '/';
+    return 0;
+}
+
+typedef struct recovery_lookup {
+    const char *rel;
+    bool indexed;
+} recovery_lookup;
+
+static int match_indexed_path(void *arg, const cairn_index_row *row)
+{
+    recovery_lookup *lookup = arg;
+
+    if (row->file != NULL && row->file->path != NULL && strcmp(row->file->path, lookup->rel) == 0)
+        lookup->indexed = true;
+    return 0;
+}
+
+/* Returns true when the index records the instance of tmp_path at rel. */
+static bool commit_reached_index(archive *ar, const char *tmp_path, const char *rel)
+{
+    dcm_read_options opt = {.max_value_load = 256, .stop_at = DCM_TAG(0x0002, 0xFFFF)};
+    dcm_dataset *meta = NULL, *ds = NULL, *filter = NULL;
+    char uid[65];
+    recovery_lookup lookup = {.rel = rel};
+
+    if (dcm_file_read(tmp_path, &opt, &meta, &ds, NULL, NULL) != DCM_OK || meta == NULL ||
+        dcm_dataset_get_string(meta, DCM_TAG(0x0002, 0x0003), 0, uid, sizeof uid) != DCM_OK)
+        goto out;
+
+    filter = dcm_dataset_create();
+    if (filter == NULL || dcm_dataset_set_string(filter, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, uid) != DCM_OK)
+        goto out;
+    ar->ops->list(ar->db, CAIRN_LEVEL_INSTANCE, (const cairn_dataset *)filter, match_indexed_path,
+                  &lookup);
+
+out:
+    dcm_dataset_destroy(filter);
+    dcm_dataset_destroy(ds);
+    dcm_dataset_destroy(meta);
+    return lookup.indexed;
+}
+
+/*
+ * Finishes or undoes what an earlier run left in tmp/. None of it was
+ * acknowledged, but a commit may have reached the index just before the
+ * crash: then its final file stays; otherwise the final file goes too.
+ */
+static void recover_tmp_folder(archive *ar)
 {
     char path[PATH_MAX];
+    char rel[128];
     DIR *dir;
     struct dirent *entry;
-    unsigned removed = 0;
+    unsigned removed = 0, kept = 0;
 
     snprintf(path, sizeof path, "%s/tmp", ar->root);
     dir = opendir(path);
@@ -62,15 +157,31 @@ static void clean_tmp_folder(archive *ar)
         return;
 
     while ((entry = readdir(dir)) != NULL) {
+        char tmp_path[PATH_MAX];
+        struct stat st;
+
         if (entry->d_name[0] == '.')
             continue;
-        if (unlinkat(dirfd(dir), entry->d_name, 0) == 0)
+        if (snprintf(tmp_path, sizeof tmp_path, "%s/%s", path, entry->d_name) >=
+            (int)sizeof tmp_path)
+            continue;
+
+        if (final_name(entry->d_name, rel, sizeof rel) == 0 &&
+            fstatat(ar->root_fd, rel, &st, 0) == 0) {
+            if (commit_reached_index(ar, tmp_path, rel)) {
+                kept++;
+            } else if (unlinkat(ar->root_fd, rel, 0) == 0) {
+                log_info(NULL, "archive: removed %s, linked but never indexed before a crash", rel);
+            }
+        }
+        if (unlink(tmp_path) == 0)
             removed++;
     }
     closedir(dir);
 
     if (removed > 0)
-        log_info(NULL, "archive: removed %u unfinished temporary file(s) from %s", removed, path);
+        log_info(NULL, "archive: removed %u unfinished temporary file(s) from %s (%u commit(s) "
+                 "had reached the index)", removed, path, kept);
 }
 
 static int mkdir_parents(const char *path)
@@ -119,7 +230,6 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
         log_error(NULL, "archive: cannot open storage folder %s: %s", ar->root, strerror(errno));
         goto fail;
     }
-    clean_tmp_folder(ar);
 
     st = ops->open(backend_state, ar->root, &ar->db);
     if (st != CAIRN_OK) {
@@ -127,6 +237,7 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
                   cairn_strerror(st));
         goto fail;
     }
+    recover_tmp_folder(ar);
 
     *out = ar;
     return 0;
@@ -165,10 +276,10 @@ void *archive_index_db(const archive *ar)
     return ar->db;
 }
 
-archive_tmp *archive_tmp_create(archive *ar, const log_ctx *log)
+archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const log_ctx *log)
 {
     archive_tmp *tmp;
-    uint64_t n = atomic_fetch_add(&tmp_counter, 1);
+    char name[160];
 
     tmp = calloc(1, sizeof *tmp);
     if (tmp == NULL)
@@ -179,10 +290,18 @@ archive_tmp *archive_tmp_create(archive *ar, const log_ctx *log)
         return NULL;
     }
     tmp->ar = ar;
+    tmp->fd = -1;
 
-    snprintf(tmp->path, sizeof tmp->path, "%s/tmp/%ld-%llu.part", ar->root, (long)getpid(),
-             (unsigned long long)n);
-    tmp->fd = open(tmp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    /* The random part of the name makes a clash unlikely; a clash only costs a retry. */
+    for (int attempt = 0; attempt < 4 && tmp->fd < 0; attempt++) {
+        if (instance_relative_path(sop_instance_uid, tmp->rel, sizeof tmp->rel) != 0 ||
+            temporary_name(tmp->rel, name, sizeof name) != 0)
+            break;
+        snprintf(tmp->path, sizeof tmp->path, "%s/tmp/%s", ar->root, name);
+        tmp->fd = open(tmp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (tmp->fd < 0 && errno != EEXIST)
+            break;
+    }
     if (tmp->fd < 0) {
         log_error(log, "archive: cannot create temporary file %s: %s", tmp->path,
                   strerror(errno));
@@ -260,29 +379,6 @@ void archive_tmp_discard(archive_tmp *tmp)
     free(tmp);
 }
 
-/* Writes the relative path "ab/cd/<sha256 hex>.<random hex>.dcm" into rel. */
-static int instance_relative_path(const char *sop_instance_uid, char *rel, size_t size)
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    uint32_t token;
-
-    if (EVP_Digest(sop_instance_uid, strlen(sop_instance_uid), digest, &digest_len,
-                   EVP_sha256(), NULL) != 1)
-        return -1;
-    for (unsigned i = 0; i < digest_len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-
-    /* A random token keeps a duplicate from ever overwriting the archived file. */
-    if (getrandom(&token, sizeof token, 0) != sizeof token)
-        token = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-
-    if (snprintf(rel, size, "%.2s/%.2s/%s.%08x.dcm", hex, hex + 2, hex, token) >= (int)size)
-        return -1;
-    return 0;
-}
-
 /* Creates the two hash folders durably; returns an fd on the leaf folder. */
 static int open_leaf_folder(archive *ar, const char *rel)
 {
@@ -326,11 +422,11 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
                             const char *calling_ae, cairn_duplicate_policy policy,
                             cairn_store_outcome *outcome, const log_ctx *log)
 {
-    char rel[128];
+    const char *rel = tmp->rel;
     char final_path[PATH_MAX];
     char *replaced = NULL;
     int leaf_fd = -1;
-    bool renamed = false;
+    bool linked = false;
     cairn_status result = CAIRN_OK;
     struct timespec now;
     cairn_instance_file file;
@@ -342,11 +438,11 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
         goto out;
     }
 
-    /* 2. The file moves into its hash-derived place, and the folder entry is durable. */
-    if (instance_relative_path(sop_instance_uid, rel, sizeof rel) != 0) {
-        result = CAIRN_ERR_INTERNAL;
-        goto out;
-    }
+    /*
+     * 2. The file gets its final name as a second link, and that folder
+     * entry is durable. The temporary name stays until the index commits,
+     * so a crash in between is found and undone at the next start.
+     */
     leaf_fd = open_leaf_folder(ar, rel);
     if (leaf_fd < 0) {
         result = status_from_errno(errno);
@@ -354,14 +450,13 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
         goto out;
     }
     snprintf(final_path, sizeof final_path, "%s/%s", ar->root, rel);
-    if (rename(tmp->path, final_path) != 0) {
+    if (link(tmp->path, final_path) != 0) {
         result = status_from_errno(errno);
-        log_error(log, "archive: cannot move %s to %s: %s", tmp->path, final_path,
+        log_error(log, "archive: cannot link %s to %s: %s", tmp->path, final_path,
                   strerror(errno));
         goto out;
     }
-    renamed = true;
-    tmp->path[0] = '\0';
+    linked = true;
     if (fsync(leaf_fd) != 0) {
         result = status_from_errno(errno);
         log_error(log, "archive: cannot sync folder of %s: %s", final_path, strerror(errno));
@@ -386,17 +481,20 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
         goto out;
     }
 
-    /* 4. Files no longer referenced go. */
+    /* 4. Files no longer referenced go; the temporary name goes last, in archive_tmp_discard. */
     if (*outcome == CAIRN_STORE_KEPT || *outcome == CAIRN_STORE_REJECTED) {
         unlinkat(ar->root_fd, rel, 0);
     } else if (*outcome == CAIRN_STORE_REPLACED && replaced != NULL) {
+        /* NOTE: a crash before this unlink leaves the replaced file as an orphan
+         * that `cairn check` reports and `check --repair` removes. */
         remove_replaced_file(ar, replaced, log);
     }
     log_debug(log, "archive: %s stored as %s (%llu bytes)", sop_instance_uid, rel,
               (unsigned long long)tmp->size);
 
 out:
-    if (result != CAIRN_OK && renamed)
+    /* The final name goes before the temporary one, so recovery never sees a final name alone. */
+    if (result != CAIRN_OK && linked)
         unlinkat(ar->root_fd, rel, 0);
     if (leaf_fd >= 0)
         close(leaf_fd);

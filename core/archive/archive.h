@@ -2,13 +2,14 @@
 /*
  * The archive: instance files under storage.path plus the index back end.
  *
- * A received instance is written to a temporary file under
- * <storage>/tmp/ while its PDVs arrive. archive_commit then makes it
- * durable in this order: fsync of the file, rename into its final place,
- * fsync of the folder, index commit. Only after that may a C-STORE be
- * answered with success, so a crash at any point leaves either nothing or
- * a complete, indexed instance (plus, at worst, an unindexed file that
- * `cairn check` reports and the next start does not serve).
+ * A received instance is written to a temporary file under <storage>/tmp/
+ * while its PDVs arrive; the temporary file's name encodes the final path.
+ * archive_commit then makes it durable in this order: fsync of the file, a
+ * hard link at its final place, fsync of that folder, index commit, and
+ * removal of the temporary name. Only after that may a C-STORE be
+ * answered with success. After a crash, archive_open finishes or undoes
+ * each commit left in tmp/: a final file the index references stays, any
+ * other is removed, so the tree holds exactly the indexed instances.
  *
  * Final paths are <storage>/<h0h1>/<h2h3>/<sha256 of the SOP Instance
  * UID>.<random>.dcm: derived from a hash, never from received text.
@@ -28,7 +29,7 @@ typedef struct archive_tmp archive_tmp;
 
 /*
  * Opens the archive at storage_path (created when missing) with an index
- * back end, removing temporary files a previous run left behind.
+ * back end, and recovers the commits a previous run left unfinished.
  */
 int archive_open(const char *storage_path, const cairn_index_ops *ops, void *backend_state,
                  archive **out);
@@ -38,8 +39,8 @@ const char *archive_storage_path(const archive *ar);
 const cairn_index_ops *archive_index_ops(const archive *ar);
 void *archive_index_db(const archive *ar);
 
-/* Creates a temporary file for one incoming instance. */
-archive_tmp *archive_tmp_create(archive *ar, const log_ctx *log);
+/* Creates a temporary file for one incoming instance with this SOP Instance UID. */
+archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const log_ctx *log);
 /* Appends bytes; returns 0, or -1 with errno set (ENOSPC for a full disk). */
 int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len);
 /* Flushes buffered bytes; returns 0 or -1 with errno. */

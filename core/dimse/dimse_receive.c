@@ -169,7 +169,7 @@ static int receive_store_dataset(cairn_assoc *assoc, const dimse_limits *limits,
     ul_pdv pdv;
     int rc;
 
-    msg->tmp = archive_tmp_create(assoc->archive, &assoc->log);
+    msg->tmp = archive_tmp_create(assoc->archive, msg->sop_instance_uid, &assoc->log);
     if (msg->tmp == NULL)
         write_errno = errno ? errno : EIO;
 

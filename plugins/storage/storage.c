@@ -176,7 +176,7 @@ static cairn_status storage_init(cairn_plugin *self, const cairn_host_api *api,
     storage_state *st = &plugin_state;
     cairn_service service = {
         .struct_size = sizeof service,
-        .roles = CAIRN_ROLE_SCP,
+        .roles = CAIRN_ROLE_SCP | CAIRN_ROLE_SCU,
         .name = "storage",
         .sop_classes = storage_sop_classes,
         .sop_class_count = storage_sop_class_count,

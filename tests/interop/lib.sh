@@ -64,10 +64,11 @@ plugins = {
   verification = { };
   storage = { };
   index-sqlite = { };
+  qr = { };
 };
 aes = (
   { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
-    plugins = [ "verification", "storage" ]; $ae_extra }
+    plugins = [ "verification", "storage", "qr" ]; $ae_extra }
 );
 CONF
 }

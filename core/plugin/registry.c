@@ -286,9 +286,9 @@ cairn_status plugin_register_index(cairn_plugin *self, const cairn_index_ops *op
     }
     if (ops->name == NULL || ops->open == NULL || ops->close == NULL ||
         ops->store_instance == NULL || ops->remove_instance == NULL || ops->list == NULL ||
-        ops->count == NULL) {
+        ops->count == NULL || ops->query == NULL) {
         log_error(NULL, "%s: register_index: name, open, close, store_instance, "
-                  "remove_instance, list and count must all be set", self->name);
+                  "remove_instance, list, count and query must all be set", self->name);
         return CAIRN_ERR_INVALID_ARGUMENT;
     }
 

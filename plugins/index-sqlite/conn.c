@@ -14,9 +14,16 @@
 static const char *const fixed_sql[SQLIDX_STMT_COUNT] = {
     /* Later instances fill values the first one left empty. */
     [SQLIDX_UPSERT_PATIENT] =
-        "INSERT INTO patient (patient_id, issuer, name, birth_date, sex, charset)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        "INSERT INTO patient (patient_id, issuer, name, birth_date, sex, charset, name_folded,"
+        " name_alphabetic, name_ideographic, name_phonetic)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         " ON CONFLICT (patient_id, issuer) DO UPDATE SET"
+        " name_folded = CASE WHEN name = '' THEN excluded.name_folded ELSE name_folded END,"
+        " name_alphabetic = CASE WHEN name = '' THEN excluded.name_alphabetic"
+        " ELSE name_alphabetic END,"
+        " name_ideographic = CASE WHEN name = '' THEN excluded.name_ideographic"
+        " ELSE name_ideographic END,"
+        " name_phonetic = CASE WHEN name = '' THEN excluded.name_phonetic ELSE name_phonetic END,"
         " name = CASE WHEN name = '' THEN excluded.name ELSE name END,"
         " birth_date = CASE WHEN birth_date = '' THEN excluded.birth_date ELSE birth_date END,"
         " sex = CASE WHEN sex = '' THEN excluded.sex ELSE sex END,"
@@ -25,11 +32,12 @@ static const char *const fixed_sql[SQLIDX_STMT_COUNT] = {
     [SQLIDX_FIND_STUDY] = "SELECT id, patient FROM study WHERE study_uid = ?1",
     [SQLIDX_INSERT_STUDY] =
         "INSERT INTO study (patient, study_uid, study_date, study_time, accession_number,"
-        " study_id, referring_physician, description, charset)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+        " study_id, referring_physician, description, charset, time_key)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
     [SQLIDX_FILL_STUDY] =
         "UPDATE study SET"
         " study_date = CASE WHEN study_date = '' THEN ?2 ELSE study_date END,"
+        " time_key = CASE WHEN study_time = '' THEN ?9 ELSE time_key END,"
         " study_time = CASE WHEN study_time = '' THEN ?3 ELSE study_time END,"
         " accession_number = CASE WHEN accession_number = '' THEN ?4 ELSE accession_number END,"
         " study_id = CASE WHEN study_id = '' THEN ?5 ELSE study_id END,"
@@ -58,7 +66,9 @@ static const char *const fixed_sql[SQLIDX_STMT_COUNT] = {
         " size, transfer_syntax, received_at_us, calling_ae)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [SQLIDX_DELETE_INSTANCE] = "DELETE FROM instance WHERE id = ?1",
-    [SQLIDX_PRUNE_SERIES] = "DELETE FROM series WHERE id = ?1 AND num_instances = 0",
+    /* A rejected instance is not counted but still belongs to its series. */
+    [SQLIDX_PRUNE_SERIES] = "DELETE FROM series WHERE id = ?1"
+                            " AND NOT EXISTS (SELECT 1 FROM instance WHERE series = ?1)",
     [SQLIDX_PRUNE_STUDY] = "DELETE FROM study WHERE id = ?1 AND num_series = 0",
     [SQLIDX_PRUNE_PATIENT] = "DELETE FROM patient WHERE id = ?1 AND num_studies = 0",
     [SQLIDX_BEGIN] = "BEGIN IMMEDIATE",
@@ -135,7 +145,9 @@ cairn_status sqlidx_conn_open(const sqlidx_backend *backend, const char *path, b
     sqlite3_extended_result_codes(conn->db, 1);
     sqlite3_busy_timeout(conn->db, backend->busy_timeout_ms);
 
-    status = exec_pragma(backend, conn->db, path, "PRAGMA foreign_keys = ON");
+    status = sqlidx_register_functions(conn->db);
+    if (status == CAIRN_OK)
+        status = exec_pragma(backend, conn->db, path, "PRAGMA foreign_keys = ON");
     if (status == CAIRN_OK && writer)
         status = exec_pragma(backend, conn->db, path, "PRAGMA journal_mode = WAL");
     if (status == CAIRN_OK)

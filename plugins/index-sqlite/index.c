@@ -2,8 +2,8 @@
 /*
  * The cairn_index_ops entry points: open and close an index, and route
  * each call either to the writer thread (store, remove) or to a reader
- * connection taken from a small pool (list, count). In WAL mode a reader
- * and the writer do not wait for each other.
+ * connection taken from a small pool (list, count, query). In WAL mode a
+ * reader and the writer do not wait for each other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +214,24 @@ out:
     return status;
 }
 
+static cairn_status index_query(void *db, const cairn_index_query *query, cairn_index_row_fn fn,
+                                void *arg)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_query(index->backend, conn, query, fn, arg);
+    give_back_reader(index, conn);
+    return status;
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -223,4 +241,5 @@ const cairn_index_ops sqlidx_ops = {
     .remove_instance = index_remove,
     .list = index_list,
     .count = index_count,
+    .query = index_query,
 };

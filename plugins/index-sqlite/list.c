@@ -44,70 +44,87 @@ typedef struct index_key {
     key_kind kind;
     const char *column; /* SQL expression over the aliases p, st, se, i */
     unsigned returned;  /* LEVEL_BITs of the listings that return it */
+    const char *query_column; /* the value in query() rows, when not column */
 } index_key;
+
+/*
+ * Counts and lists of query() rows leave out rejected instances, and the
+ * series, studies and modalities left without an instance that is not
+ * rejected. The instance counts and study_sop_class already do (schema.c).
+ */
+#define QUERY_PATIENT_STUDIES \
+    "(SELECT count(*) FROM study x WHERE x.patient = p.id AND x.num_instances > 0)"
+#define QUERY_PATIENT_SERIES \
+    "(SELECT count(*) FROM study x JOIN series y ON y.study = x.id" \
+    " WHERE x.patient = p.id AND y.num_instances > 0)"
+#define QUERY_STUDY_SERIES \
+    "(SELECT count(*) FROM series x WHERE x.study = st.id AND x.num_instances > 0)"
+#define QUERY_MODALITIES_IN_STUDY \
+    "(SELECT group_concat(modality, '\\') FROM (SELECT DISTINCT modality FROM series x" \
+    " WHERE x.study = st.id AND x.num_instances > 0 AND x.modality <> '' ORDER BY modality))"
 
 static const index_key keys[] = {
     {CAIRN_TAG_PATIENT_NAME, CAIRN_VR_PN, CAIRN_LEVEL_PATIENT, KEY_TEXT, "p.name",
-     PATIENT_AND_STUDY},
+     PATIENT_AND_STUDY, NULL},
     {CAIRN_TAG_PATIENT_ID, CAIRN_VR_LO, CAIRN_LEVEL_PATIENT, KEY_TEXT, "p.patient_id",
-     ALL_LEVELS},
+     ALL_LEVELS, NULL},
     {CAIRN_TAG_ISSUER_OF_PATIENT_ID, CAIRN_VR_LO, CAIRN_LEVEL_PATIENT, KEY_TEXT, "p.issuer",
-     ALL_LEVELS},
+     ALL_LEVELS, NULL},
     {CAIRN_TAG_PATIENT_BIRTH_DATE, CAIRN_VR_DA, CAIRN_LEVEL_PATIENT, KEY_TEXT, "p.birth_date",
-     PATIENT_AND_STUDY},
+     PATIENT_AND_STUDY, NULL},
     {CAIRN_TAG_PATIENT_SEX, CAIRN_VR_CS, CAIRN_LEVEL_PATIENT, KEY_TEXT, "p.sex",
-     PATIENT_AND_STUDY},
+     PATIENT_AND_STUDY, NULL},
     {CAIRN_TAG(0x0020, 0x1200), CAIRN_VR_IS, CAIRN_LEVEL_PATIENT, KEY_COUNT, "p.num_studies",
-     LEVEL_BIT(CAIRN_LEVEL_PATIENT)},
+     LEVEL_BIT(CAIRN_LEVEL_PATIENT), QUERY_PATIENT_STUDIES},
     {CAIRN_TAG(0x0020, 0x1202), CAIRN_VR_IS, CAIRN_LEVEL_PATIENT, KEY_COUNT, "p.num_series",
-     LEVEL_BIT(CAIRN_LEVEL_PATIENT)},
+     LEVEL_BIT(CAIRN_LEVEL_PATIENT), QUERY_PATIENT_SERIES},
     {CAIRN_TAG(0x0020, 0x1204), CAIRN_VR_IS, CAIRN_LEVEL_PATIENT, KEY_COUNT,
-     "p.num_instances", LEVEL_BIT(CAIRN_LEVEL_PATIENT)},
+     "p.num_instances", LEVEL_BIT(CAIRN_LEVEL_PATIENT), NULL},
 
     {CAIRN_TAG_STUDY_INSTANCE_UID, CAIRN_VR_UI, CAIRN_LEVEL_STUDY, KEY_TEXT, "st.study_uid",
-     BELOW_PATIENT},
+     BELOW_PATIENT, NULL},
     {CAIRN_TAG_STUDY_DATE, CAIRN_VR_DA, CAIRN_LEVEL_STUDY, KEY_TEXT, "st.study_date",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG_STUDY_TIME, CAIRN_VR_TM, CAIRN_LEVEL_STUDY, KEY_TEXT, "st.study_time",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG_ACCESSION_NUMBER, CAIRN_VR_SH, CAIRN_LEVEL_STUDY, KEY_TEXT,
-     "st.accession_number", LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     "st.accession_number", LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG_STUDY_ID, CAIRN_VR_SH, CAIRN_LEVEL_STUDY, KEY_TEXT, "st.study_id",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG_REFERRING_PHYSICIAN_NAME, CAIRN_VR_PN, CAIRN_LEVEL_STUDY, KEY_TEXT,
-     "st.referring_physician", LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     "st.referring_physician", LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG_STUDY_DESCRIPTION, CAIRN_VR_LO, CAIRN_LEVEL_STUDY, KEY_TEXT, "st.description",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG(0x0008, 0x0061), CAIRN_VR_CS, CAIRN_LEVEL_STUDY, KEY_LIST,
      "(SELECT group_concat(modality, '\\') FROM (SELECT modality FROM study_modality"
      " WHERE study = st.id ORDER BY modality))",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), QUERY_MODALITIES_IN_STUDY},
     {CAIRN_TAG(0x0008, 0x0062), CAIRN_VR_UI, CAIRN_LEVEL_STUDY, KEY_LIST,
      "(SELECT group_concat(sop_class_uid, '\\') FROM (SELECT sop_class_uid FROM"
      " study_sop_class WHERE study = st.id ORDER BY sop_class_uid))",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
     {CAIRN_TAG(0x0020, 0x1206), CAIRN_VR_IS, CAIRN_LEVEL_STUDY, KEY_COUNT, "st.num_series",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), QUERY_STUDY_SERIES},
     {CAIRN_TAG(0x0020, 0x1208), CAIRN_VR_IS, CAIRN_LEVEL_STUDY, KEY_COUNT, "st.num_instances",
-     LEVEL_BIT(CAIRN_LEVEL_STUDY)},
+     LEVEL_BIT(CAIRN_LEVEL_STUDY), NULL},
 
     {CAIRN_TAG_SERIES_INSTANCE_UID, CAIRN_VR_UI, CAIRN_LEVEL_SERIES, KEY_TEXT, "se.series_uid",
-     BELOW_STUDY},
+     BELOW_STUDY, NULL},
     {CAIRN_TAG_MODALITY, CAIRN_VR_CS, CAIRN_LEVEL_SERIES, KEY_TEXT, "se.modality",
-     LEVEL_BIT(CAIRN_LEVEL_SERIES)},
+     LEVEL_BIT(CAIRN_LEVEL_SERIES), NULL},
     {CAIRN_TAG_SERIES_NUMBER, CAIRN_VR_IS, CAIRN_LEVEL_SERIES, KEY_NUMBER, "se.series_number",
-     LEVEL_BIT(CAIRN_LEVEL_SERIES)},
+     LEVEL_BIT(CAIRN_LEVEL_SERIES), NULL},
     {CAIRN_TAG_SERIES_DESCRIPTION, CAIRN_VR_LO, CAIRN_LEVEL_SERIES, KEY_TEXT, "se.description",
-     LEVEL_BIT(CAIRN_LEVEL_SERIES)},
+     LEVEL_BIT(CAIRN_LEVEL_SERIES), NULL},
     {CAIRN_TAG(0x0020, 0x1209), CAIRN_VR_IS, CAIRN_LEVEL_SERIES, KEY_COUNT, "se.num_instances",
-     LEVEL_BIT(CAIRN_LEVEL_SERIES)},
+     LEVEL_BIT(CAIRN_LEVEL_SERIES), NULL},
 
     {CAIRN_TAG_SOP_INSTANCE_UID, CAIRN_VR_UI, CAIRN_LEVEL_INSTANCE, KEY_TEXT, "i.sop_uid",
-     LEVEL_BIT(CAIRN_LEVEL_INSTANCE)},
+     LEVEL_BIT(CAIRN_LEVEL_INSTANCE), NULL},
     {CAIRN_TAG_SOP_CLASS_UID, CAIRN_VR_UI, CAIRN_LEVEL_INSTANCE, KEY_TEXT, "i.sop_class_uid",
-     LEVEL_BIT(CAIRN_LEVEL_INSTANCE)},
+     LEVEL_BIT(CAIRN_LEVEL_INSTANCE), NULL},
     {CAIRN_TAG_INSTANCE_NUMBER, CAIRN_VR_IS, CAIRN_LEVEL_INSTANCE, KEY_NUMBER,
-     "i.instance_number", LEVEL_BIT(CAIRN_LEVEL_INSTANCE)},
+     "i.instance_number", LEVEL_BIT(CAIRN_LEVEL_INSTANCE), NULL},
 };
 
 #define KEY_COUNT_ALL (sizeof(keys) / sizeof(keys[0]))
@@ -255,6 +272,38 @@ static void append_level_conditions(sql_text *sql, const filter_values *values,
     }
 }
 
+/* Appends the columns of the rows of level, as list() or query() returns them. */
+static void append_row_columns(sql_text *sql, cairn_index_level level, bool query)
+{
+    for (size_t k = 0, first = 1; k < KEY_COUNT_ALL; k++) {
+        if (!(keys[k].returned & LEVEL_BIT(level)))
+            continue;
+        if (!first)
+            append(sql, ", ");
+        append(sql, query && keys[k].query_column != NULL ? keys[k].query_column
+                                                          : keys[k].column);
+        first = 0;
+    }
+    if (level == CAIRN_LEVEL_INSTANCE)
+        append(sql, file_columns);
+}
+
+/*
+ * Copies the SELECT list of the rows of level into buf, the columns that
+ * sqlidx_deliver_row reads. query selects the values of query() rows.
+ * Returns false when buf is too small.
+ */
+bool sqlidx_row_columns(cairn_index_level level, bool query, char *buf, size_t size)
+{
+    sql_text sql = {.length = 0};
+
+    append_row_columns(&sql, level, query);
+    if (sql.overflow || sql.length >= size)
+        return false;
+    memcpy(buf, sql.buf, sql.length + 1);
+    return true;
+}
+
 /*
  * Builds the listing of level for the keys the filter sets. The parameters
  * follow the key table's order, one per filter value.
@@ -262,16 +311,7 @@ static void append_level_conditions(sql_text *sql, const filter_values *values,
 static void build_sql(sql_text *sql, cairn_index_level level, const filter_values *values)
 {
     append(sql, "SELECT ");
-    for (size_t k = 0, first = 1; k < KEY_COUNT_ALL; k++) {
-        if (!(keys[k].returned & LEVEL_BIT(level)))
-            continue;
-        if (!first)
-            append(sql, ", ");
-        append(sql, keys[k].column);
-        first = 0;
-    }
-    if (level == CAIRN_LEVEL_INSTANCE)
-        append(sql, file_columns);
+    append_row_columns(sql, level, false);
 
     append(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
@@ -356,8 +396,11 @@ static cairn_status set_key(const sqlidx_backend *backend, cairn_dataset *row, s
     return backend->api->dataset_set_string(row, keys[k].tag, keys[k].vr, text);
 }
 
-/* Builds the row at stmt's cursor and hands it to fn; *stop is fn's result. */
-static cairn_status deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stmt,
+/*
+ * Builds the row at stmt's cursor and hands it to fn; *stop is fn's
+ * result. The statement selects the columns of sqlidx_row_columns.
+ */
+cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stmt,
                                 cairn_index_level level, cairn_index_row_fn fn, void *arg,
                                 int *stop)
 {
@@ -429,7 +472,7 @@ cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
     bind_filter(stmt, level, &values);
 
     while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        status = deliver_row(backend, stmt, level, fn, arg, &stop);
+        status = sqlidx_deliver_row(backend, stmt, level, fn, arg, &stop);
         if (status != CAIRN_OK)
             break;
     }

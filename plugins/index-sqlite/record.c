@@ -106,6 +106,9 @@ void sqlidx_record_free(sqlidx_record *record)
         &record->referring_physician, &record->study_description, &record->series_uid,
         &record->modality, &record->series_description, &record->sop_uid,
         &record->sop_class_uid, &record->path, &record->transfer_syntax, &record->calling_ae,
+        &record->patient_name_folded, &record->patient_name_groups[0],
+        &record->patient_name_groups[1], &record->patient_name_groups[2],
+        &record->study_time_key,
     };
 
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -128,6 +131,40 @@ static cairn_status check_uid(const sqlidx_backend *backend, const char *uid, co
                    name);
         return CAIRN_ERR_INVALID_ARGUMENT;
     }
+    return CAIRN_OK;
+}
+
+/* Rewrites an ACR-NEMA date YYYY.MM.DD in place as YYYYMMDD; other values are kept. */
+static void normalise_date(char *date)
+{
+    char key[SQLIDX_DATE_KEY_SIZE];
+
+    if (sqlidx_date_key(date, key))
+        memcpy(date, key, sizeof(key));
+}
+
+/* Fills the values the index derives for matching: folded names, keys of dates and times. */
+static cairn_status derive_match_values(sqlidx_record *record)
+{
+    char key[SQLIDX_TIME_KEY_SIZE];
+    cairn_status status;
+    char *groups[3];
+
+    normalise_date(record->study_date);
+    normalise_date(record->birth_date);
+
+    if (!sqlidx_time_key(record->study_time, false, key))
+        key[0] = '\0';
+    record->study_time_key = sqlidx_strdup(key);
+    record->patient_name_folded = sqlidx_fold(record->patient_name);
+    if (record->study_time_key == NULL || record->patient_name_folded == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+
+    status = sqlidx_pn_groups(record->patient_name_folded, groups);
+    if (status != CAIRN_OK)
+        return status;
+    for (int g = 0; g < 3; g++)
+        record->patient_name_groups[g] = groups[g];
     return CAIRN_OK;
 }
 
@@ -177,6 +214,8 @@ cairn_status sqlidx_record_read(const sqlidx_backend *backend, const cairn_datas
     if (status == CAIRN_OK)
         status = read_number(backend, attributes, CAIRN_TAG_INSTANCE_NUMBER,
                              &record->instance_number);
+    if (status == CAIRN_OK)
+        status = derive_match_values(record);
     if (status != CAIRN_OK)
         goto out;
 

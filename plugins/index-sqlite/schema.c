@@ -150,9 +150,78 @@ static const char schema_v1[] =
     "          AND sop_class_uid = OLD.sop_class_uid AND num_instances = 0;\n"
     "END;\n";
 
+/*
+ * Version 2: what query() matches on. Case-folded copies of Patient's Name
+ * and of its component groups, a normalised Study Time, dates without the
+ * ACR-NEMA dots, and the rejected mark of an instance.
+ *
+ * A rejected instance stays in its series, but the instance counts and
+ * SOP Classes in Study leave it out: the trigger below updates them when
+ * the mark changes, and removing a rejected instance changes no count.
+ * The series, study and patient counts still include a series whose
+ * instances are all rejected, and so does study_modality; query() works
+ * those out from the instance counts instead.
+ */
+static const char schema_v2[] =
+    "ALTER TABLE patient ADD COLUMN name_folded TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE patient ADD COLUMN name_alphabetic TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE patient ADD COLUMN name_ideographic TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE patient ADD COLUMN name_phonetic TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE study ADD COLUMN time_key TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE instance ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE patient SET name_folded = cairn_fold(name),\n"
+    "    name_alphabetic = cairn_fold(cairn_pn_group(name, 0)),\n"
+    "    name_ideographic = cairn_fold(cairn_pn_group(name, 1)),\n"
+    "    name_phonetic = cairn_fold(cairn_pn_group(name, 2))\n"
+    "    WHERE name <> '';\n"
+    "UPDATE patient SET birth_date = replace(birth_date, '.', '')\n"
+    "    WHERE birth_date GLOB '[0-9][0-9][0-9][0-9].[0-9][0-9].[0-9][0-9]';\n"
+    "UPDATE study SET study_date = replace(study_date, '.', '')\n"
+    "    WHERE study_date GLOB '[0-9][0-9][0-9][0-9].[0-9][0-9].[0-9][0-9]';\n"
+    "UPDATE study SET time_key = cairn_time_key(study_time) WHERE study_time <> '';\n"
+    "CREATE INDEX patient_name_folded ON patient (name_folded);\n"
+    "CREATE INDEX patient_name_alphabetic ON patient (name_alphabetic);\n"
+    "CREATE INDEX patient_name_ideographic ON patient (name_ideographic);\n"
+    "CREATE INDEX patient_name_phonetic ON patient (name_phonetic);\n"
+    "DROP TRIGGER instance_removed;\n"
+    "CREATE TRIGGER instance_removed AFTER DELETE ON instance WHEN OLD.rejected = 0 BEGIN\n"
+    "    UPDATE series SET num_instances = num_instances - 1 WHERE id = OLD.series;\n"
+    "    UPDATE study SET num_instances = num_instances - 1\n"
+    "        WHERE id = (SELECT study FROM series WHERE id = OLD.series);\n"
+    "    UPDATE patient SET num_instances = num_instances - 1\n"
+    "        WHERE id = (SELECT st.patient FROM series se JOIN study st ON st.id = se.study\n"
+    "                    WHERE se.id = OLD.series);\n"
+    "    UPDATE study_sop_class SET num_instances = num_instances - 1\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = OLD.series)\n"
+    "          AND sop_class_uid = OLD.sop_class_uid;\n"
+    "    DELETE FROM study_sop_class\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = OLD.series)\n"
+    "          AND sop_class_uid = OLD.sop_class_uid AND num_instances = 0;\n"
+    "END;\n"
+    "CREATE TRIGGER instance_rejection_changed AFTER UPDATE OF rejected ON instance\n"
+    "    WHEN (NEW.rejected <> 0) <> (OLD.rejected <> 0) BEGIN\n"
+    "    UPDATE series SET num_instances = num_instances + iif(NEW.rejected <> 0, -1, 1)\n"
+    "        WHERE id = NEW.series;\n"
+    "    UPDATE study SET num_instances = num_instances + iif(NEW.rejected <> 0, -1, 1)\n"
+    "        WHERE id = (SELECT study FROM series WHERE id = NEW.series);\n"
+    "    UPDATE patient SET num_instances = num_instances + iif(NEW.rejected <> 0, -1, 1)\n"
+    "        WHERE id = (SELECT st.patient FROM series se JOIN study st ON st.id = se.study\n"
+    "                    WHERE se.id = NEW.series);\n"
+    "    INSERT OR IGNORE INTO study_sop_class (study, sop_class_uid)\n"
+    "        SELECT study, NEW.sop_class_uid FROM series\n"
+    "        WHERE id = NEW.series AND NEW.sop_class_uid <> '' AND NEW.rejected = 0;\n"
+    "    UPDATE study_sop_class SET num_instances = num_instances + iif(NEW.rejected <> 0, -1, 1)\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = NEW.series)\n"
+    "          AND sop_class_uid = NEW.sop_class_uid;\n"
+    "    DELETE FROM study_sop_class\n"
+    "        WHERE study = (SELECT study FROM series WHERE id = NEW.series)\n"
+    "          AND sop_class_uid = NEW.sop_class_uid AND num_instances = 0;\n"
+    "END;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

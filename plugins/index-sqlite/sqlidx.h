@@ -76,6 +76,8 @@ typedef struct sqlidx_conn {
 typedef struct sqlidx_record {
     char *charset;
     char *patient_name;
+    char *patient_name_folded; /* case-folded whole value, for matching */
+    char *patient_name_groups[3]; /* case-folded component groups; "" without '=' */
     char *patient_id;
     char *issuer;
     char *birth_date;
@@ -83,6 +85,7 @@ typedef struct sqlidx_record {
     char *study_uid;
     char *study_date;
     char *study_time;
+    char *study_time_key; /* normalised HHMMSS.FFFFFF, "" when absent or invalid */
     char *accession_number;
     char *study_id;
     char *referring_physician;
@@ -159,9 +162,28 @@ cairn_status sqlidx_writer_store(sqlidx_writer *writer, const sqlidx_record *rec
                                  char **replaced_path);
 cairn_status sqlidx_writer_remove(sqlidx_writer *writer, const char *sop_uid);
 
+/* fold.c: case folding and person name component groups */
+char *sqlidx_fold(const char *text);
+cairn_status sqlidx_pn_groups(const char *name, char *groups[3]);
+cairn_status sqlidx_register_functions(sqlite3 *db);
+
+/* datetime.c: normalised DA and TM values, compared as strings */
+#define SQLIDX_DATE_KEY_SIZE 9  /* YYYYMMDD */
+#define SQLIDX_TIME_KEY_SIZE 14 /* HHMMSS.FFFFFF */
+bool sqlidx_date_key(const char *value, char key[SQLIDX_DATE_KEY_SIZE]);
+bool sqlidx_time_key(const char *value, bool upper, char key[SQLIDX_TIME_KEY_SIZE]);
+
 /* list.c */
 cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
                          cairn_index_level level, const cairn_dataset *filter,
                          cairn_index_row_fn fn, void *arg);
+bool sqlidx_row_columns(cairn_index_level level, bool query, char *buf, size_t size);
+cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stmt,
+                                cairn_index_level level, cairn_index_row_fn fn, void *arg,
+                                int *stop);
+
+/* query.c */
+cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
+                          const cairn_index_query *query, cairn_index_row_fn fn, void *arg);
 
 #endif

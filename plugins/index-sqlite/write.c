@@ -180,6 +180,9 @@ static cairn_status upsert_patient(const sqlidx_backend *backend, sqlidx_conn *c
     bind_text(stmt, 4, record->birth_date);
     bind_text(stmt, 5, record->sex);
     bind_text(stmt, 6, record->charset);
+    bind_text(stmt, 7, record->patient_name_folded);
+    for (int g = 0; g < 3; g++)
+        bind_text(stmt, 8 + g, record->patient_name_groups[g]);
     return run_returning_id(backend, conn, stmt, patient);
 }
 
@@ -208,6 +211,7 @@ static cairn_status upsert_study(const sqlidx_backend *backend, sqlidx_conn *con
         bind_text(stmt, 7, record->referring_physician);
         bind_text(stmt, 8, record->study_description);
         bind_text(stmt, 9, record->charset);
+        bind_text(stmt, 10, record->study_time_key);
         return run_returning_id(backend, conn, stmt, study);
     }
 
@@ -232,6 +236,7 @@ static cairn_status upsert_study(const sqlidx_backend *backend, sqlidx_conn *con
     bind_text(stmt, 6, record->referring_physician);
     bind_text(stmt, 7, record->study_description);
     bind_text(stmt, 8, record->charset);
+    bind_text(stmt, 9, record->study_time_key);
     return run(backend, conn, stmt);
 }
 

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Running a query (cairn_index_ops.query) on a reader connection. The rows
+ * come from one SELECT that joins the levels down to the query level and
+ * carries every matching condition (query_match.c). With max_matches set,
+ * a count of at most max_matches + 1 rows runs first, with the same
+ * conditions and in the same read transaction, so that the query fails
+ * with CAIRN_ERR_LIMIT before any row reaches the callback.
+ *
+ * The statements are prepared for each call, because their shape depends
+ * on the number of values in UID lists; preparing costs far less than
+ * the search itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_sql.h"
+
+/* Room for the SELECT list of the widest level (list.c). */
+#define ROW_COLUMNS_SIZE 4096
+
+/* Rows come in the order of list(). */
+static const char *const level_order[] = {
+    [CAIRN_LEVEL_PATIENT] = "p.patient_id, p.issuer",
+    [CAIRN_LEVEL_STUDY] = "p.patient_id, p.issuer, st.study_date, st.study_uid",
+    [CAIRN_LEVEL_SERIES] =
+        "p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number, se.series_uid",
+    [CAIRN_LEVEL_INSTANCE] = "p.patient_id, p.issuer, st.study_date, st.study_uid,"
+                             " se.series_number, se.series_uid, i.instance_number, i.sop_uid",
+};
+
+/* Prepares text and binds the parameters of match; NULL (logged) on failure. */
+static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, const char *text,
+                             const query_sql *match)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(conn->db, text, -1, &stmt, NULL);
+
+    if (rc != SQLITE_OK) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot prepare index query \"%s\": %s", text,
+                   sqlite3_errmsg(conn->db));
+        return NULL;
+    }
+
+    for (size_t i = 0; i < match->param_count && rc == SQLITE_OK; i++) {
+        const query_param *param = &match->params[i];
+        int index = (int)i + 1;
+
+        if (param->kind == QUERY_PARAM_TEXT)
+            rc = sqlite3_bind_text(stmt, index, param->text, -1, SQLITE_STATIC);
+        else if (param->kind == QUERY_PARAM_NUMBER)
+            rc = sqlite3_bind_int64(stmt, index, param->number);
+        else
+            rc = sqlite3_bind_null(stmt, index);
+    }
+    if (rc != SQLITE_OK) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot bind the values of an index query: %s",
+                   sqlite3_errmsg(conn->db));
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+/* Runs a constant statement of this file, such as BEGIN. */
+static cairn_status exec(const sqlidx_backend *backend, sqlidx_conn *conn, const char *sql)
+{
+    int rc = sqlite3_exec(conn->db, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "index query: \"%s\" failed: %s", sql,
+                   sqlite3_errmsg(conn->db));
+        return sqlidx_status_from_sqlite(rc);
+    }
+    return CAIRN_OK;
+}
+
+/* Logs a failed step of stmt and returns its status. */
+static cairn_status step_failed(const sqlidx_backend *backend, sqlidx_conn *conn, int rc)
+{
+    cairn_status status = sqlidx_status_from_sqlite(rc);
+
+    sqlidx_log(backend, CAIRN_LOG_ERROR, "index query failed: %s", sqlite3_errmsg(conn->db));
+    return status != CAIRN_OK ? status : CAIRN_ERR_DATABASE;
+}
+
+/* Counts the matching rows, at most limit of them, into *count. */
+static cairn_status count_matches(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                  const query_sql *match, int64_t limit, int64_t *count)
+{
+    char *text = NULL;
+    sqlite3_stmt *stmt = NULL;
+    cairn_status status = CAIRN_OK;
+    int rc;
+
+    if (asprintf(&text, "SELECT count(*) FROM (SELECT 1%s LIMIT ?)", match->text) < 0)
+        return CAIRN_ERR_NO_MEMORY;
+    stmt = prepare(backend, conn, text, match);
+    if (stmt == NULL) {
+        status = CAIRN_ERR_DATABASE;
+        goto out;
+    }
+    sqlite3_bind_int64(stmt, (int)match->param_count + 1, limit);
+
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(stmt, 0);
+    else
+        status = step_failed(backend, conn, rc);
+
+out:
+    sqlite3_finalize(stmt);
+    free(text);
+    return status;
+}
+
+/* Selects the matching rows and hands each to fn until it returns non-zero. */
+static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                    cairn_index_level level, const query_sql *match,
+                                    cairn_index_row_fn fn, void *arg)
+{
+    char columns[ROW_COLUMNS_SIZE];
+    char *text = NULL;
+    sqlite3_stmt *stmt = NULL;
+    cairn_status status = CAIRN_OK;
+    int stop = 0;
+    int rc = SQLITE_DONE;
+
+    if (!sqlidx_row_columns(level, true, columns, sizeof(columns)))
+        return CAIRN_ERR_INTERNAL;
+    if (asprintf(&text, "SELECT %s%s ORDER BY %s", columns, match->text, level_order[level]) < 0)
+        return CAIRN_ERR_NO_MEMORY;
+    stmt = prepare(backend, conn, text, match);
+    if (stmt == NULL) {
+        status = CAIRN_ERR_DATABASE;
+        goto out;
+    }
+
+    while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        status = sqlidx_deliver_row(backend, stmt, level, fn, arg, &stop);
+        if (status != CAIRN_OK)
+            goto out;
+    }
+    if (!stop && rc != SQLITE_DONE)
+        status = step_failed(backend, conn, rc);
+
+out:
+    sqlite3_finalize(stmt);
+    free(text);
+    return status;
+}
+
+cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
+                          const cairn_index_query *query, cairn_index_row_fn fn, void *arg)
+{
+    query_sql match = {.length = 0};
+    int64_t limit = 0;
+    int64_t count = 0;
+    cairn_status status;
+
+    if (query == NULL || fn == NULL || query->struct_size < sizeof(cairn_index_query) ||
+        query->keys == NULL || query->level < CAIRN_LEVEL_PATIENT ||
+        query->level > CAIRN_LEVEL_INSTANCE)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = query_sql_build_match(backend, query, &match);
+    if (status != CAIRN_OK)
+        goto out;
+
+    /* One read transaction, so the count and the rows see the same snapshot. */
+    status = exec(backend, conn, "BEGIN");
+    if (status != CAIRN_OK)
+        goto out;
+
+    if (query->max_matches > 0) {
+        limit = query->max_matches < (uint64_t)INT64_MAX ? (int64_t)query->max_matches + 1
+                                                         : INT64_MAX;
+        status = count_matches(backend, conn, &match, limit, &count);
+        if (status == CAIRN_OK && (uint64_t)count > query->max_matches)
+            status = CAIRN_ERR_LIMIT;
+    }
+    if (status == CAIRN_OK)
+        status = deliver_matches(backend, conn, query->level, &match, fn, arg);
+    exec(backend, conn, "COMMIT");
+
+out:
+    query_sql_free(&match);
+    return status;
+}

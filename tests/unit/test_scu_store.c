@@ -458,6 +458,119 @@ static void test_class_not_proposed_fails_alone(void **state)
     scu_host_outbound_close(ob);
 }
 
+/* 1024 x 1024 16-bit pixels: 2 MiB, eight chunks of the sender. */
+#define BIG_SIDE 1024
+#define BIG_UID "1.2.826.0.1.3680043.9.7433.99.1"
+
+/*
+ * Writes a 2 MiB MR instance in explicit VR little endian at
+ * <storage>/in/big.dcm, and an RLE copy made by dcmcrle at in/big_rle.dcm.
+ */
+static void write_big_instances(const fixture *fx)
+{
+    size_t n = (size_t)BIG_SIDE * BIG_SIDE;
+    uint16_t *pixels = malloc(n * sizeof *pixels);
+    dcm_dataset *ds = dcm_dataset_create();
+    dcm_dataset *meta = dcm_meta_create(MR_STORAGE, BIG_UID, TS_EXPLICIT, "CAIRN");
+    char path[400], cmd[900];
+
+    assert_non_null(pixels);
+    assert_non_null(ds);
+    assert_non_null(meta);
+    /* Runs of equal values mixed with noise, so RLE has work to do both ways. */
+    for (size_t i = 0; i < n; i++)
+        pixels[i] = (uint16_t)((i / 64) % 7 == 0 ? 1000 : (i * 2654435761u) >> 20);
+
+    assert_int_equal(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0016), DCM_VR_UI, MR_STORAGE), 0);
+    assert_int_equal(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, BIG_UID), 0);
+    assert_int_equal(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0060), DCM_VR_CS, "MR"), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0002), 1), 0);
+    assert_int_equal(dcm_dataset_set_string(ds, DCM_TAG(0x0028, 0x0004), DCM_VR_CS,
+                                            "MONOCHROME2"), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0010), BIG_SIDE), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0011), BIG_SIDE), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0100), 16), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0101), 16), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0102), 15), 0);
+    assert_int_equal(dcm_dataset_set_u16(ds, DCM_TAG(0x0028, 0x0103), 0), 0);
+    assert_int_equal(dcm_dataset_set_bytes(ds, DCM_TAG(0x7FE0, 0x0010), DCM_VR_OW, pixels,
+                                           n * sizeof *pixels), 0);
+
+    snprintf(path, sizeof path, "%s/in/big.dcm", fx->storage);
+    assert_int_equal(dcm_file_write(path, meta, ds, DCM_TS_EXPLICIT_LE), DCM_OK);
+    snprintf(cmd, sizeof cmd, "dcmcrle '%s' '%s/in/big_rle.dcm'", path, fx->storage);
+    assert_int_equal(system(cmd), 0);
+
+    free(pixels);
+    dcm_dataset_destroy(ds);
+    dcm_dataset_destroy(meta);
+}
+
+static void send_big(fixture *fx, cairn_outbound *ob, const char *rel, const char *stored_ts,
+                     const char *expected_ts)
+{
+    cairn_instance_file file = {.struct_size = sizeof file, .path = rel,
+                                .transfer_syntax_uid = stored_ts};
+    cairn_dimse_status status = 0xFFFF;
+    char original[400];
+    char *received;
+    uint32_t got_len = 0, want_len = 0;
+    uint8_t *got, *want;
+    char uid[65] = "";
+    dcm_dataset *meta = NULL, *ds = NULL;
+
+    assert_int_equal(scu_host_outbound_store(ob, &file, MR_STORAGE, BIG_UID, NULL, 0, &status),
+                     CAIRN_OK);
+    assert_int_equal(status, CAIRN_DIMSE_SUCCESS);
+
+    received = take_received_file(fx);
+    assert_int_equal(dcm_file_read(received, NULL, &meta, &ds, NULL, NULL), DCM_OK);
+    assert_int_equal(dcm_dataset_get_string(meta, DCM_TAG(0x0002, 0x0010), 0, uid, sizeof uid),
+                     DCM_OK);
+    assert_string_equal(uid, expected_ts);
+    dcm_dataset_destroy(meta);
+    dcm_dataset_destroy(ds);
+
+    snprintf(original, sizeof original, "%s/in/big.dcm", fx->storage);
+    got = read_pixel_data(received, &got_len);
+    want = read_pixel_data(original, &want_len);
+    assert_int_equal(want_len, 2u * BIG_SIDE * BIG_SIDE);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    free(want);
+    assert_int_equal(unlink(received), 0);
+    free(received);
+}
+
+static void test_large_instance_streamed(void **state)
+{
+    fixture *fx = *state;
+    const char *classes[] = {MR_STORAGE, MR_STORAGE};
+    const char *syntaxes[] = {TS_EXPLICIT, TS_RLE};
+    cairn_outbound *ob = NULL;
+
+    write_big_instances(fx);
+
+    /* Stored bytes as they are, in 256 KiB chunks. */
+    start_storescp(fx, NULL);
+    assert_int_equal(scu_host_outbound_open(&fx->origin, "STORESCP", classes, syntaxes, 2, &ob),
+                     CAIRN_OK);
+    send_big(fx, ob, "in/big.dcm", TS_EXPLICIT, TS_EXPLICIT);
+    send_big(fx, ob, "in/big_rle.dcm", TS_RLE, TS_EXPLICIT);
+    scu_host_outbound_close(ob);
+    kill(fx->storescp, SIGTERM);
+    waitpid(fx->storescp, NULL, 0);
+
+    /* Re-encoded by core/dcm, and decompressed by DCMTK, to implicit VR. */
+    start_storescp(fx, "+xi");
+    assert_int_equal(scu_host_outbound_open(&fx->origin, "STORESCP", classes, syntaxes, 2, &ob),
+                     CAIRN_OK);
+    send_big(fx, ob, "in/big.dcm", TS_EXPLICIT, TS_IMPLICIT);
+    send_big(fx, ob, "in/big_rle.dcm", TS_RLE, TS_IMPLICIT);
+    scu_host_outbound_close(ob);
+}
+
 static void test_remote_limit_reached(void **state)
 {
     fixture *fx = *state;
@@ -493,6 +606,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_implicit_peer_gets_implicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_class_not_proposed_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_instance_streamed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_limit_reached, setup, teardown),
     };
 

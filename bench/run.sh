@@ -18,7 +18,7 @@ BUILD_DIR=${1:?usage: bench/run.sh BUILD_DIR}
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 CAIRND="$BUILD_DIR/core/cairnd"
-PY=/usr/bin/python3   # Debian's interpreter, which sees python3-pydicom
+PY=/usr/bin/python3   # Debian's interpreter, which imports python3-pydicom
 LIB="$BENCH_DIR/lib"
 
 ECHO_COUNT=${ECHO_COUNT:-300}      # echoscu runs per client
@@ -37,7 +37,7 @@ done
 [ -x "$CAIRND" ] || { echo "bench: $CAIRND not found; build first" >&2; exit 1; }
 $PY -c 'import pydicom' 2>/dev/null || { echo "bench: $PY cannot import pydicom; install python3-pydicom" >&2; exit 1; }
 
-# The work folder holds the servers' storage and the dd file, so all writes
+# The work folder contains the servers' storage and the dd file, so all writes
 # go to one disk. /var/tmp, unlike /tmp, is not a tmpfs on most systems.
 WORK=$(mktemp -d "${BENCH_TMP:-/var/tmp}/cairn-bench.XXXXXX")
 RESULTS="$WORK/results.tsv"

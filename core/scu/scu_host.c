@@ -2,8 +2,7 @@
 /*
  * The host API's assoc_store: C-STORE sub-operations of a C-GET, sent back
  * on the requesting association. The requestor must have proposed the SCP
- * role for the SOP class and we must have answered it with SCP role 1 in
- * the A-ASSOCIATE-AC. Message IDs come from a counter of the association.
+ * role for the SOP class, and our A-ASSOCIATE-AC must have granted it. Message IDs come from a counter of the association.
  * A C-CANCEL-RQ that arrives while a C-STORE-RSP is awaited marks the
  * C-GET request being served as cancelled (message_cancelled sees it).
  */

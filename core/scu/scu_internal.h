@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the files of core/scu share: the archived file opened for sending,
- * the C-STORE exchange common to outgoing associations (C-MOVE) and to the
- * requesting association (C-GET), and the per-remote association slots.
+ * Declarations shared by the files of core/scu: the archived file opened
+ * for sending, the C-STORE exchange common to outgoing associations
+ * (C-MOVE) and to the requesting association (C-GET), and the per-remote
+ * association slots.
  */
 #ifndef CAIRN_SCU_INTERNAL_H
 #define CAIRN_SCU_INTERNAL_H
@@ -71,11 +72,11 @@ typedef struct scu_store_request {
  * Sends one C-STORE-RQ with the data set of src in request->pctx_ts,
  * decompressing or re-encoding it first when src->ts differs, and waits
  * for the C-STORE-RSP. Returns CAIRN_OK with the response's Status in
- * *status; CAIRN_ERR_UNSUPPORTED when the data set cannot be converted
- * (nothing was sent, the association is still usable); CAIRN_ERR_IO,
- * CAIRN_ERR_TIMEOUT or CAIRN_ERR_PARSE when the association failed, after
- * which it must not be used for more messages (it was aborted when the
- * failure was ours or a protocol error).
+ * *status. CAIRN_ERR_UNSUPPORTED means the data set cannot be converted:
+ * nothing was sent and the association is still usable. CAIRN_ERR_IO,
+ * CAIRN_ERR_TIMEOUT or CAIRN_ERR_PARSE mean the association failed, so it
+ * must not carry more messages. It was aborted when the failure was ours
+ * or a protocol error.
  */
 cairn_status scu_send_store(const scu_channel *channel, const scu_store_request *request,
                             const scu_source *src, cairn_dimse_status *status);
@@ -97,19 +98,19 @@ bool scu_ts_is_uncompressed(const dcm_ts *ts);
 
 /*
  * Picks the accepted presentation context of ul for sop_class to send a
- * data set stored in stored_ts: one whose accepted transfer syntax is
- * stored_ts, else one with an uncompressed syntax (explicit VR little
- * endian first, then implicit VR little endian, then the others). Returns
+ * data set stored in stored_ts. A context whose accepted transfer syntax
+ * is stored_ts comes first. Otherwise one with an uncompressed syntax is
+ * taken: explicit VR little endian, then implicit, then the others. Returns
  * the context ID with *ts set, or 0 when the class has no usable context.
  */
 uint8_t scu_choose_context(const struct ul_assoc *ul, const char *sop_class,
                            const dcm_ts *stored_ts, const dcm_ts **ts);
 
 /*
- * Adds to rq the presentation contexts for sending count instances whose
- * SOP classes and stored transfer syntaxes are given: one per distinct
- * (class, syntax) pair proposing the stored syntax, and one per distinct
- * class proposing explicit then implicit VR little endian. Beyond
+ * Adds to rq the presentation contexts for sending count instances of the
+ * given SOP classes and stored transfer syntaxes. Each distinct (class,
+ * syntax) pair gets a context proposing the stored syntax. Each distinct
+ * class gets one proposing explicit then implicit VR little endian. Beyond
  * UL_PCTX_MAX contexts, the classes and pairs with most instances win and
  * a warning names how many were left out. Returns the number of contexts
  * added (0 when nothing could be proposed), or -1 when out of memory.

@@ -63,7 +63,11 @@ static size_t accepted_contexts(const struct ul_assoc *ul)
     return n;
 }
 
-/* Builds the request and connects. Returns CAIRN_OK or CAIRN_ERR_REFUSED (logged). */
+/*
+ * Builds the A-ASSOCIATE-RQ and connects. Returns CAIRN_OK, CAIRN_ERR_REFUSED
+ * (rejected, unreachable, or no context accepted), CAIRN_ERR_NO_MEMORY or
+ * CAIRN_ERR_INVALID_ARGUMENT (no valid SOP class to propose). Failures are logged.
+ */
 static cairn_status connect_remote(cairn_outbound *ob, const cairn_conf *conf,
                                    const conf_remote *remote, const char *calling_ae,
                                    const char *const *sop_classes,

@@ -137,7 +137,7 @@ cairn_status scu_read_store_response(const scu_channel *channel, uint16_t messag
 
         *status = (cairn_dimse_status)value;
         if (value != CAIRN_DIMSE_SUCCESS)
-            log_warn(channel->log, "scu: C-STORE of %s answered with status 0x%04X%s%s",
+            log_warn(channel->log, "scu: C-STORE of %s returned status 0x%04X%s%s",
                      sop_instance_uid, value, comment[0] ? ": " : "", comment);
         return CAIRN_OK;
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reading the C-STORE-RSP that answers a sub-operation.
+ * Reading the C-STORE-RSP to the C-STORE-RQ of a sub-operation.
  */
 #ifndef CAIRN_SCU_RESPONSE_H
 #define CAIRN_SCU_RESPONSE_H

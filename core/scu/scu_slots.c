@@ -2,9 +2,9 @@
 /*
  * The per-remote limit of simultaneous outgoing associations
  * (remotes[].max_associations). Counters are kept by remote title for the
- * life of the process, in a list that grows by one entry per remote ever
- * used, under one mutex; a caller over the limit waits on a condition
- * variable for a slot to be released.
+ * life of the process, in a list under one mutex that grows by one entry
+ * per remote ever used. A caller over the limit waits on a condition
+ * variable until a slot is released.
  */
 #include "scu/scu_internal.h"
 

@@ -4,7 +4,7 @@
 # C-STORE sub-operations sent by cairnd: C-MOVE to DCMTK storescp
 # destinations configured under `remotes`, and C-GET back to getscu on its
 # own association. One storescp accepts every transfer syntax, so the
-# stored one is kept; another accepts implicit VR little endian only, so
+# stored one is kept. Another accepts implicit VR little endian only, so
 # JPEG and RLE instances arrive decompressed. JPEG 2000 cannot be
 # decompressed (DCMTK 3.6.7 has no decoder), so that sub-operation fails.
 
@@ -115,7 +115,7 @@ rm -f "$TEST_TMP/IMPLSCP"/*
 
 # 3. JPEG 2000 to an implicit-only destination: the sub-operation fails.
 move IMPLSCP "$J2K_STUDY"
-# With its only sub-operation failed, qr answers A702 (Refused: Out of Resources).
+# With its only sub-operation failed, qr returns A702 (Refused: Out of Resources).
 check "C-MOVE of the JPEG 2000 study fails" \
     grep -qE "Final Move Response \(Refused: OutOfResourcesSubOperations\)" "$TEST_TMP/move.out"
 check "cairnd logs why JPEG 2000 was not converted" \

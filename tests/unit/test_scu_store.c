@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The outgoing C-STORE path (outbound_open, outbound_store, outbound_close)
- * against a real DCMTK storescp started by each test: instances from
- * pydicom's test files are put in a storage folder as the archive keeps
- * them, sent, and the files storescp wrote are checked for their transfer
- * syntax (read by dcmdump and core/dcm) and, after decompression, for the
- * same pixel data as the uncompressed original. storescp runs with +xa
+ * against a real DCMTK storescp started by each test. Instances from
+ * pydicom's test files are copied into a storage folder and sent. The
+ * files storescp wrote are checked for their transfer syntax (read by
+ * dcmdump and core/dcm) and, after decompression, for the same pixel data
+ * as the uncompressed original. storescp runs with +xa
  * (accepts every transfer syntax), with its default (uncompressed only) or
  * with +xi (implicit VR little endian only).
  */

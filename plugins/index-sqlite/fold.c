@@ -12,11 +12,12 @@
  * case and are kept as they are. Accents are kept. Bytes that are not
  * valid UTF-8 are copied unchanged.
  *
- * This file also defines the SQL functions of every connection:
- * cairn_pn_match(pattern, name, flags) matches a GLOB pattern against a
- * person name and each of its component groups, for the case-sensitive
- * and the unindexed cases, and cairn_fold, cairn_pn_group and
- * cairn_time_key fill the columns of existing rows in a migration.
+ * This file also defines the SQL functions of every connection. The
+ * function cairn_pn_match(pattern, name, flags) matches a GLOB pattern
+ * against a person name and each of its component groups, for the
+ * case-sensitive and the unindexed cases. The functions cairn_fold,
+ * cairn_pn_group and cairn_time_key fill the new columns of existing rows
+ * in a migration.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -8,8 +8,7 @@
  * with CAIRN_ERR_LIMIT before any row reaches the callback.
  *
  * The statements are prepared for each call, because their shape depends
- * on the number of values in UID lists; preparing costs far less than
- * the search itself.
+ * on which keys are set and on the number of values in UID lists.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +130,7 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
         return CAIRN_ERR_INTERNAL;
     if (asprintf(&text, "SELECT %s%s ORDER BY %s", columns, match->text, level_order[level]) < 0)
         return CAIRN_ERR_NO_MEMORY;
+    sqlidx_log(backend, CAIRN_LOG_TRACE, "index query: %s", text);
     stmt = prepare(backend, conn, text, match);
     if (stmt == NULL) {
         status = CAIRN_ERR_DATABASE;

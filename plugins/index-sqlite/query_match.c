@@ -5,7 +5,8 @@
  *
  *   universal     an empty value or a lone "*": no condition.
  *   empty value   the value "" (two quotation marks): the attribute is empty.
- *   single value  equality. PN ignores case unless the query asks otherwise.
+ *   single value  equality. PN ignores case unless the query sets
+ *                 CAIRN_QUERY_PN_CASE_SENSITIVE.
  *                 DA and TM compare their normalised keys (datetime.c), so
  *                 "2230" equals "223000".
  *   list of UIDs  UI values separated by backslashes: any of them.
@@ -348,10 +349,17 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
         goto out;
     }
 
+    /*
+     * The group columns are empty for names without "=", and their partial
+     * indexes leave those rows out. Each "<> ''" lets SQLite use them.
+     */
     query_sql_add(sql, " AND (");
     for (size_t c = 0; c < (whole_only ? 1 : 4); c++) {
-        if (c > 0)
+        if (c > 0) {
             query_sql_add(sql, " OR ");
+            query_sql_add(sql, folded_columns[c]);
+            query_sql_add(sql, " <> '' AND ");
+        }
         query_sql_add(sql, folded_columns[c]);
         query_sql_add(sql, wildcard ? " GLOB " : " = ");
         query_sql_add_text(sql, wildcard ? pattern : folded);
@@ -540,7 +548,12 @@ static cairn_status add_study_datetime(const sqlidx_backend *backend, query_sql 
     if (dates.high[0] != '\0')
         snprintf(high, sizeof(high), "%s%s", dates.high, times.high);
 
-    /* The date bounds alone let the study_date index narrow the rows. */
+    /*
+     * The date bounds alone let the study_date index narrow the rows.
+     * NOTE: for a range of years SQLite prefers this index over the patient
+     * name indexes, so a name wildcard with a wide range reads every study
+     * in the range.
+     */
     query_sql_add(sql, " AND st.study_date <> ''");
     add_bounds(sql, "st.study_date", dates.low, dates.high);
     add_bounds(sql, STUDY_DATETIME, low, high);

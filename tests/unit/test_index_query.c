@@ -842,7 +842,7 @@ static void test_query_timing(void **state)
 
     {
         const key_spec name_and_dates[] = {PN("name0012*"), DATE("20150101-20201231")};
-        const key_spec name_exact[] = {PN("NAME00123^GIVEN1")};
+        const key_spec name_exact[] = {PN("NAME00123^GIVEN4")};
         const key_spec accession[] = {ACCESSION("ACC4242")};
         const key_spec dates[] = {DATE("20180301-20180302")};
         const key_spec modality_and_date[] = {MODALITIES("SR"), DATE("20180301-20180303")};

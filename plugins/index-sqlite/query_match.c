@@ -505,6 +505,11 @@ static cairn_status add_date_or_time(const sqlidx_backend *backend, query_sql *s
         query_sql_add_text(sql, keys.low);
         return CAIRN_OK;
     }
+    /*
+     * NOTE: SQLite prefers the study_date index for a range of years over
+     * the patient name indexes, so a name wildcard with a wide date range
+     * reads every study in the range.
+     */
     query_sql_add(sql, " <> ''");
     add_bounds(sql, column, keys.low, keys.high);
     return CAIRN_OK;
@@ -548,12 +553,7 @@ static cairn_status add_study_datetime(const sqlidx_backend *backend, query_sql 
     if (dates.high[0] != '\0')
         snprintf(high, sizeof(high), "%s%s", dates.high, times.high);
 
-    /*
-     * The date bounds alone let the study_date index narrow the rows.
-     * NOTE: for a range of years SQLite prefers this index over the patient
-     * name indexes, so a name wildcard with a wide range reads every study
-     * in the range.
-     */
+    /* The date bounds alone let the study_date index narrow the rows. */
     query_sql_add(sql, " AND st.study_date <> ''");
     add_bounds(sql, "st.study_date", dates.low, dates.high);
     add_bounds(sql, STUDY_DATETIME, low, high);

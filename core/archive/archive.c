@@ -23,9 +23,13 @@
 /* Bytes buffered before a write(2); bounds memory per association. */
 #define TMP_BUFFER_SIZE (256 * 1024)
 
+/* Instance files are spread over 256 folders named by the first hash byte. */
+#define HASH_FOLDERS 256
+
 struct archive {
     char *root;
     int root_fd;
+    int folder_fd[HASH_FOLDERS];
     const cairn_index_ops *ops;
     void *db;
 };
@@ -47,7 +51,7 @@ static int mkdir_durable(int parent_fd, const char *name)
     return errno == EEXIST ? 0 : -1;
 }
 
-/* Writes the relative path "ab/cd/<sha256 hex>.<random hex>.dcm" into rel. */
+/* Writes the relative path "ab/<sha256 hex>.<random hex>.dcm" into rel. */
 static int instance_relative_path(const char *sop_instance_uid, char *rel, size_t size)
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -65,7 +69,7 @@ static int instance_relative_path(const char *sop_instance_uid, char *rel, size_
     if (getrandom(&token, sizeof token, 0) != sizeof token)
         token = (uint32_t)time(NULL) ^ (uint32_t)getpid();
 
-    if (snprintf(rel, size, "%.2s/%.2s/%s.%08x.dcm", hex, hex + 2, hex, token) >= (int)size)
+    if (snprintf(rel, size, "%.2s/%s.%08x.dcm", hex, hex, token) >= (int)size)
         return -1;
     return 0;
 }
@@ -88,14 +92,13 @@ static int final_name(const char *name, char *rel, size_t size)
 {
     size_t len = strlen(name);
 
-    /* "ab_cd_" + 64 hex digits + ".xxxxxxxx.dcm.part" */
-    if (len != 6 + 64 + 18 || len >= size || name[2] != '_' || name[5] != '_' ||
+    /* "ab_" + 64 hex digits + ".xxxxxxxx.dcm.part" */
+    if (len != 3 + 64 + 18 || len >= size || name[2] != '_' ||
         strcmp(name + len - 9, ".dcm.part") != 0)
         return -1;
     memcpy(rel, name, len - 5);
     rel[len - 5] = '\0';
     rel[2] = '/';
-    rel[5] = '/';
     return 0;
 }
 
@@ -205,6 +208,51 @@ static int mkdir_parents(const char *path)
     return 0;
 }
 
+/* Returns the open descriptor of the hash folder that rel lives in. */
+static int hash_folder_fd(const archive *ar, const char *rel)
+{
+    unsigned index;
+
+    if (sscanf(rel, "%2x/", &index) != 1 || index >= HASH_FOLDERS)
+        return -1;
+    return ar->folder_fd[index];
+}
+
+/*
+ * Creates the 256 hash folders (once, durably) and opens them, so a commit
+ * never pays for a mkdir and its parent's fsync.
+ */
+static int open_hash_folders(archive *ar)
+{
+    char name[3];
+
+    for (unsigned i = 0; i < HASH_FOLDERS; i++) {
+        snprintf(name, sizeof name, "%02x", i);
+        if (mkdirat(ar->root_fd, name, 0750) != 0 && errno != EEXIST)
+            return -1;
+    }
+    if (fsync(ar->root_fd) != 0)
+        return -1;
+
+    for (unsigned i = 0; i < HASH_FOLDERS; i++) {
+        snprintf(name, sizeof name, "%02x", i);
+        ar->folder_fd[i] = openat(ar->root_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ar->folder_fd[i] < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void close_folders(archive *ar)
+{
+    for (unsigned i = 0; i < HASH_FOLDERS; i++) {
+        if (ar->folder_fd[i] >= 0)
+            close(ar->folder_fd[i]);
+    }
+    if (ar->root_fd >= 0)
+        close(ar->root_fd);
+}
+
 int archive_open(const char *storage_path, const cairn_index_ops *ops, void *backend_state,
                  archive **out)
 {
@@ -215,6 +263,8 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
     if (ar == NULL)
         return -1;
     ar->root_fd = -1;
+    for (unsigned i = 0; i < HASH_FOLDERS; i++)
+        ar->folder_fd[i] = -1;
     ar->ops = ops;
 
     if (mkdir_parents(storage_path) != 0) {
@@ -226,7 +276,7 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
     if (ar->root == NULL)
         goto fail;
     ar->root_fd = open(ar->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (ar->root_fd < 0 || mkdir_durable(ar->root_fd, "tmp") != 0) {
+    if (ar->root_fd < 0 || mkdir_durable(ar->root_fd, "tmp") != 0 || open_hash_folders(ar) != 0) {
         log_error(NULL, "archive: cannot open storage folder %s: %s", ar->root, strerror(errno));
         goto fail;
     }
@@ -243,8 +293,7 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
     return 0;
 
 fail:
-    if (ar->root_fd >= 0)
-        close(ar->root_fd);
+    close_folders(ar);
     free(ar->root);
     free(ar);
     return -1;
@@ -256,7 +305,7 @@ void archive_close(archive *ar)
         return;
 
     ar->ops->close(ar->db);
-    close(ar->root_fd);
+    close_folders(ar);
     free(ar->root);
     free(ar);
 }
@@ -379,27 +428,6 @@ void archive_tmp_discard(archive_tmp *tmp)
     free(tmp);
 }
 
-/* Creates the two hash folders durably; returns an fd on the leaf folder. */
-static int open_leaf_folder(archive *ar, const char *rel)
-{
-    char first[3] = {rel[0], rel[1], '\0'};
-    char second[3] = {rel[3], rel[4], '\0'};
-    int first_fd, leaf_fd;
-
-    if (mkdir_durable(ar->root_fd, first) != 0)
-        return -1;
-    first_fd = openat(ar->root_fd, first, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (first_fd < 0)
-        return -1;
-    if (mkdir_durable(first_fd, second) != 0) {
-        close(first_fd);
-        return -1;
-    }
-    leaf_fd = openat(first_fd, second, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    close(first_fd);
-    return leaf_fd;
-}
-
 static cairn_status status_from_errno(int err)
 {
     return (err == ENOSPC || err == EDQUOT) ? CAIRN_ERR_NO_SPACE : CAIRN_ERR_IO;
@@ -443,10 +471,10 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
      * entry is durable. The temporary name stays until the index commits,
      * so a crash in between is found and undone at the next start.
      */
-    leaf_fd = open_leaf_folder(ar, rel);
+    leaf_fd = hash_folder_fd(ar, rel);
     if (leaf_fd < 0) {
-        result = status_from_errno(errno);
-        log_error(log, "archive: cannot create folder for %s: %s", rel, strerror(errno));
+        result = CAIRN_ERR_INTERNAL;
+        log_error(log, "archive: no hash folder for %s", rel);
         goto out;
     }
     snprintf(final_path, sizeof final_path, "%s/%s", ar->root, rel);
@@ -496,8 +524,6 @@ out:
     /* The final name goes before the temporary one, so recovery never sees a final name alone. */
     if (result != CAIRN_OK && linked)
         unlinkat(ar->root_fd, rel, 0);
-    if (leaf_fd >= 0)
-        close(leaf_fd);
     free(replaced);
     archive_tmp_discard(tmp);
     return result;

@@ -11,8 +11,9 @@
  * each commit left in tmp/: a final file the index references stays, any
  * other is removed, so the tree holds exactly the indexed instances.
  *
- * Final paths are <storage>/<h0h1>/<h2h3>/<sha256 of the SOP Instance
- * UID>.<random>.dcm: derived from a hash, never from received text.
+ * Final paths are <storage>/<h0h1>/<sha256 of the SOP Instance UID>.<random>.dcm,
+ * where h0h1 is the first byte of the hash in hex: derived from a hash,
+ * never from received text. The 256 folders are created at the first start.
  */
 #ifndef CAIRN_ARCHIVE_H
 #define CAIRN_ARCHIVE_H

@@ -17,8 +17,8 @@
 #include "cli/cli.h"
 
 /*
- * Deepest folder nesting searched below the root. The archive writes two
- * levels (ab/cd/); deeper trees are scanned to this depth and the rest is
+ * Deepest folder nesting searched below the root. The archive writes one
+ * level (ab/); deeper trees are scanned to this depth and the rest is
  * reported as skipped.
  */
 #define MAX_SCAN_DEPTH 8

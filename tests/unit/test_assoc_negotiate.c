@@ -549,13 +549,26 @@ static void test_role_selection(void **state)
     assert_int_equal(ex.ac.user_info.role_count, 1);
     end(&ex);
 
-    /* The storage service is SCP only, so it cannot take the SCU role. */
+    /* The verification service is SCP only, so it cannot take the SCU role. */
+    begin(&ex, "MAIN", "SCU");
+    propose_default(&ex, 1, VERIFICATION);
+    assert_int_equal(ul_assoc_rq_add_role(&ex.rq, VERIFICATION, false, true), 0);
+    negotiate(state, &ex, MAIN_PORT);
+    assert_accepted(&ex, "MAIN");
+    assert_context(&ex, 1, UL_PCTX_USER_REJECTION, NULL);
+    end(&ex);
+
+    /* A C-GET requestor takes the SCP role for storage; the storage service is also SCU. */
     begin(&ex, "MAIN", "SCU");
     propose_default(&ex, 1, CT_IMAGE_STORAGE);
     assert_int_equal(ul_assoc_rq_add_role(&ex.rq, CT_IMAGE_STORAGE, false, true), 0);
     negotiate(state, &ex, MAIN_PORT);
     assert_accepted(&ex, "MAIN");
-    assert_context(&ex, 1, UL_PCTX_USER_REJECTION, NULL);
+    assert_context(&ex, 1, UL_PCTX_ACCEPTANCE, EXPLICIT_LE);
+    role = role_answer_of(&ex, CT_IMAGE_STORAGE);
+    assert_non_null(role);
+    assert_int_equal(role->scu_role, 0);
+    assert_int_equal(role->scp_role, 1);
     end(&ex);
 
     /* The ext-neg service takes both roles. */
@@ -571,7 +584,7 @@ static void test_role_selection(void **state)
     assert_int_equal(role->scp_role, 1);
     end(&ex);
 
-    /* Storage with both roles proposed: only the peer's SCU role fits. */
+    /* Storage with both roles proposed: the storage service takes both. */
     begin(&ex, "MAIN", "SCU");
     propose_default(&ex, 1, CT_IMAGE_STORAGE);
     assert_int_equal(ul_assoc_rq_add_role(&ex.rq, CT_IMAGE_STORAGE, true, true), 0);
@@ -581,7 +594,7 @@ static void test_role_selection(void **state)
     role = role_answer_of(&ex, CT_IMAGE_STORAGE);
     assert_non_null(role);
     assert_int_equal(role->scu_role, 1);
-    assert_int_equal(role->scp_role, 0);
+    assert_int_equal(role->scp_role, 1);
     end(&ex);
 }
 

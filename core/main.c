@@ -31,7 +31,7 @@ static void on_stop_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: cairnd [--config FILE] [--check-config] [--log-level LEVEL]\n"
+            "Usage: cairnd [--config FILE] [--check-config] [--log-level LEVEL] [--version]\n"
             "\n"
             "Runs the Cairn DICOM archive in the foreground; logs go to stderr.\n"
             "\n"

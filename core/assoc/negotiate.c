@@ -241,27 +241,27 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
 
     /* 1. The application context, the called AE and the calling AE. */
     if (strcmp(rq->application_context, UL_DICOM_APPLICATION_CONTEXT) != 0) {
-        log_info(neg->log, "rejected: application context '%s' is not supported",
+        log_warn(neg->log, "rejected: application context '%s' is not supported",
                  rq->application_context);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER,
                       UL_REJECT_USER_APPLICATION_CONTEXT_NOT_SUPPORTED);
     }
     ae = find_called_ae(conf, rq->called_ae, neg->local_port);
     if (ae == NULL) {
-        log_info(neg->log, "rejected: called AE title '%s' is not served on port %u",
+        log_warn(neg->log, "rejected: called AE title '%s' is not served on port %u",
                  rq->called_ae, neg->local_port);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER,
                       UL_REJECT_USER_CALLED_AE_NOT_RECOGNIZED);
     }
     if (ae->accept_callers != NULL &&
         !list_contains(ae->accept_callers, ae->n_accept_callers, rq->calling_ae)) {
-        log_info(neg->log, "rejected: calling AE title '%s' is not accepted by AE %s",
+        log_warn(neg->log, "rejected: calling AE title '%s' is not accepted by AE %s",
                  rq->calling_ae, ae->title);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER,
                       UL_REJECT_USER_CALLING_AE_NOT_RECOGNIZED);
     }
     if (!user_identity_allowed(ae, &rq->user_info.user_identity, neg->log)) {
-        log_info(neg->log, "rejected: user identity not accepted by AE %s", ae->title);
+        log_warn(neg->log, "rejected: user identity not accepted by AE %s", ae->title);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER, UL_REJECT_USER_NO_REASON);
     }
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host API entries on associations, requests and replies. They only read
- * or fill the structs of dimse_host.h; the association loop owns them.
+ * or fill the structs of dimse_host.h, or read the configuration; the
+ * association loop owns them.
  */
 #include "dimse/dimse_host.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "config/conf.h"
 
 uint64_t dimse_host_assoc_id(const cairn_assoc *assoc)
 {
@@ -31,6 +34,13 @@ const char *dimse_host_assoc_peer_address(const cairn_assoc *assoc)
 const log_ctx *dimse_host_assoc_log_ctx(const cairn_assoc *assoc)
 {
     return assoc ? &assoc->log : NULL;
+}
+
+int dimse_host_remote_exists(const cairn_assoc *assoc, const char *remote_title)
+{
+    if (assoc == NULL || assoc->conf == NULL || remote_title == NULL)
+        return 0;
+    return conf_find_remote(assoc->conf, remote_title) != NULL;
 }
 
 const cairn_dataset *dimse_host_message_command(const cairn_message *message)

@@ -74,6 +74,7 @@ const char *dimse_host_assoc_calling_ae(const cairn_assoc *assoc);
 const char *dimse_host_assoc_called_ae(const cairn_assoc *assoc);
 const char *dimse_host_assoc_peer_address(const cairn_assoc *assoc);
 const log_ctx *dimse_host_assoc_log_ctx(const cairn_assoc *assoc);
+int dimse_host_remote_exists(const cairn_assoc *assoc, const char *remote_title);
 
 const cairn_dataset *dimse_host_message_command(const cairn_message *message);
 const cairn_dataset *dimse_host_message_dataset(const cairn_message *message);
@@ -89,6 +90,7 @@ cairn_status dimse_host_reply_set_dataset(cairn_reply *reply, cairn_dataset *dat
 cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_status status,
                                           cairn_dataset *identifier);
 cairn_status dimse_host_reply_set_command_uint(cairn_reply *reply, cairn_tag tag, uint32_t value);
+cairn_status dimse_host_reply_remove_command_field(cairn_reply *reply, cairn_tag tag);
 int dimse_host_message_cancelled(const cairn_message *message);
 cairn_status dimse_host_assoc_extended_negotiation(const cairn_assoc *assoc, const char *sop_class,
                                                    const uint8_t **info, size_t *length);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a handler does while it still runs: send pending responses (C-FIND
- * matches, C-MOVE and C-GET progress), add command fields to them, and
+ * matches, C-MOVE and C-GET progress), add and remove command fields, and
  * notice a C-CANCEL-RQ from the peer without blocking.
  */
 #include "dimse/dimse.h"
@@ -29,6 +29,22 @@ cairn_status dimse_host_reply_set_command_uint(cairn_reply *reply, cairn_tag tag
     reply->fields[reply->field_count].value = (uint16_t)value;
     reply->field_count++;
     return CAIRN_OK;
+}
+
+cairn_status dimse_host_reply_remove_command_field(cairn_reply *reply, cairn_tag tag)
+{
+    if (reply == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    for (size_t i = 0; i < reply->field_count; i++) {
+        if (reply->fields[i].tag != tag)
+            continue;
+        memmove(&reply->fields[i], &reply->fields[i + 1],
+                (reply->field_count - i - 1) * sizeof reply->fields[0]);
+        reply->field_count--;
+        return CAIRN_OK;
+    }
+    return CAIRN_ERR_NOT_FOUND;
 }
 
 cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_status status,

@@ -90,6 +90,10 @@ static const cairn_host_api host_api = {
     .outbound_store = scu_host_outbound_store,
     .outbound_close = scu_host_outbound_close,
     .assoc_store = scu_host_assoc_store,
+
+    .dataset_set_empty_sequence = plugin_dataset_set_empty_sequence,
+    .reply_remove_command_field = dimse_host_reply_remove_command_field,
+    .remote_exists = dimse_host_remote_exists,
 };
 
 const cairn_host_api *plugin_host_api(void)

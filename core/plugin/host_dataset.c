@@ -295,3 +295,13 @@ cairn_dataset *plugin_dataset_append_item(cairn_dataset *dataset, cairn_tag tag)
 
     return (cairn_dataset *)dcm_element_append_item(sequence);
 }
+
+cairn_status plugin_dataset_set_empty_sequence(cairn_dataset *dataset, cairn_tag tag)
+{
+    if (dataset == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    if (dcm_dataset_add_sequence(core_dataset_mut(dataset), (dcm_tag)tag) == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    return CAIRN_OK;
+}

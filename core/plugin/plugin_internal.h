@@ -86,5 +86,6 @@ cairn_status plugin_dataset_set_bytes(cairn_dataset *dataset, cairn_tag tag, cai
                                       const void *value, size_t length);
 cairn_status plugin_dataset_remove(cairn_dataset *dataset, cairn_tag tag);
 cairn_dataset *plugin_dataset_append_item(cairn_dataset *dataset, cairn_tag tag);
+cairn_status plugin_dataset_set_empty_sequence(cairn_dataset *dataset, cairn_tag tag);
 
 #endif

@@ -350,10 +350,31 @@ struct cairn_host_api {
     cairn_status (*assoc_store)(cairn_assoc *assoc, const cairn_instance_file *file,
                                 const char *sop_class_uid, const char *sop_instance_uid,
                                 cairn_dimse_status *status);
+
+    /* --- Since SDK 1.0: query and retrieve, continued. */
+
+    /*
+     * Sets tag to a sequence without items, replacing any element with
+     * that tag: how a C-FIND response returns a requested sequence key
+     * that has no value.
+     */
+    cairn_status (*dataset_set_empty_sequence)(cairn_dataset *dataset, cairn_tag tag);
+    /*
+     * Removes a field set with reply_set_command_uint, so that the
+     * responses sent after this call leave it out, e.g. Number of
+     * Remaining Sub-operations (0000,1020) in a final C-MOVE response.
+     * CAIRN_ERR_NOT_FOUND when the field is not set.
+     */
+    cairn_status (*reply_remove_command_field)(cairn_reply *reply, cairn_tag tag);
+    /*
+     * Returns non-zero when remote_title is a title of the configuration's
+     * remotes, the AEs outbound_open can reach; 0 otherwise or on NULL.
+     */
+    int (*remote_exists)(const cairn_assoc *assoc, const char *remote_title);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 53 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 56 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

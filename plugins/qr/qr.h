@@ -86,15 +86,16 @@ void qr_check_find(const qr_state *st, const qr_model *model, const cairn_datase
  * Checks a C-MOVE or C-GET identifier against model at check->level: the
  * level's Unique Key must be present, Unique Keys never hold wildcards,
  * and unless relational retrieval was negotiated every level above needs
- * its Unique Key with one value.
+ * its Unique Key with one value. At PATIENT level an Issuer of Patient ID,
+ * when present, must hold one value too.
  */
 void qr_check_retrieve(const qr_state *st, const qr_model *model,
                        const cairn_dataset *identifier, int relational, qr_check *check);
 
 /*
- * Copies the Unique Keys of identifier down to check->level, and its
- * Specific Character Set, into a new data set for an instance-level
- * query. NULL when out of memory.
+ * Copies the Unique Keys of identifier down to level, its Specific
+ * Character Set and, at PATIENT level, its Issuer of Patient ID into a new
+ * data set for an instance-level query. NULL when out of memory.
  */
 cairn_dataset *qr_retrieve_keys(const qr_state *st, const qr_model *model,
                                 const cairn_dataset *identifier, cairn_index_level level);

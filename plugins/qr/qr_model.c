@@ -343,6 +343,16 @@ void qr_check_retrieve(const qr_state *st, const qr_model *model,
         return;
     }
 
+    /* An Issuer of Patient ID narrows a PATIENT level retrieval, so it must name one issuer. */
+    if (check->level == CAIRN_LEVEL_PATIENT) {
+        form = classify(st, identifier, CAIRN_TAG_ISSUER_OF_PATIENT_ID);
+        if (form == VALUE_WILDCARD || form == VALUE_LIST) {
+            reject(check, CAIRN_DIMSE_QR_IDENTIFIER_MISMATCH,
+                   "Issuer of Patient ID (0010,0021) needs a single value");
+            return;
+        }
+    }
+
     if (!relational && check_levels_above(st, model, identifier, check) != 0)
         return;
     check_levels_below(st, model, identifier, check);
@@ -384,6 +394,17 @@ cairn_dataset *qr_retrieve_keys(const qr_state *st, const qr_model *model,
         if (copy_element(st, identifier, keys_out, key->tag, key->vr) != 0)
             goto fail;
     }
+
+    /*
+     * A Patient ID is unique only within its issuer. PS3.4 C.4.2.1.4.1 makes
+     * no provision for sending the issuer in a retrieval, but when a
+     * PATIENT level request has one, it selects that issuer's patient only.
+     * Lower levels are named by globally unique UIDs and need no issuer.
+     */
+    if (level == CAIRN_LEVEL_PATIENT &&
+        classify(st, identifier, CAIRN_TAG_ISSUER_OF_PATIENT_ID) == VALUE_SINGLE &&
+        copy_element(st, identifier, keys_out, CAIRN_TAG_ISSUER_OF_PATIENT_ID, CAIRN_VR_LO) != 0)
+        goto fail;
     return keys_out;
 
 fail:

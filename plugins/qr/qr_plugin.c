@@ -108,7 +108,7 @@ static cairn_status qr_init(cairn_plugin *self, const cairn_host_api *api,
     st->self = self;
     *state = st;
 
-    if (!CAIRN_HOST_HAS(api, assoc_store)) {
+    if (!CAIRN_HOST_HAS(api, remote_exists)) {
         api->log(self, CAIRN_LOG_ERROR, "the host lacks the query and retrieve entries of "
                  "SDK 1.0; install a cairnd as recent as this plugin");
         return CAIRN_ERR_ABI;

@@ -2,8 +2,9 @@
 /*
  * The C-FIND response identifier of one match (PS3.4 C.4.1.1.3.2). It
  * contains the requested keys this plugin supports, filled from the index
- * row or left zero-length, plus Query/Retrieve Level, Retrieve AE Title
- * and, when needed, Specific Character Set. Index rows are UTF-8, so the
+ * row or left zero-length, the requested standard sequence keys as empty
+ * sequences, plus Query/Retrieve Level, Retrieve AE Title and, when
+ * needed, Specific Character Set. Index rows are UTF-8, so the
  * character set is always ISO_IR 192.
  */
 #include <stdlib.h>
@@ -78,7 +79,11 @@ static int is_handled_apart(cairn_tag tag)
            tag == TAG_RETRIEVE_AE_TITLE || tag == TAG_TIMEZONE_OFFSET;
 }
 
-/* Adds one requested key; sets *unsupported when it has to be left out. */
+/*
+ * Adds one requested key. A standard sequence key comes back as a sequence
+ * without items, because the index keeps no sequences. Sets *unsupported
+ * when a standard key has to be left out.
+ */
 static int add_key(const qr_state *st, const cairn_dataset *attributes, cairn_dataset *out,
                    const cairn_element *requested, cairn_index_level level, int *non_ascii,
                    int *unsupported)
@@ -96,6 +101,8 @@ static int add_key(const qr_state *st, const cairn_dataset *attributes, cairn_da
     stored = api->dataset_find(attributes, tag);
     if (stored != NULL && api->element_vr(stored) != CAIRN_VR_SQ)
         return copy_value(st, attributes, out, tag, api->element_vr(stored), non_ascii);
+    if (api->element_vr(requested) == CAIRN_VR_SQ && CAIRN_TAG_GROUP(tag) % 2 == 0)
+        return api->dataset_set_empty_sequence(out, tag) != CAIRN_OK;
 
     /* Private attributes may be ignored without a warning (PS3.4 C.4.1.1.3.2). */
     if (CAIRN_TAG_GROUP(tag) % 2 == 0)

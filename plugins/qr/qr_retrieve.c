@@ -161,6 +161,18 @@ static void set_counts(const retrieve_run *run, uint32_t remaining)
     api->reply_set_command_uint(run->reply, TAG_WARNING, run->warning);
 }
 
+/*
+ * Sets the counts of a final response. PS3.4 C.4.2.1.6 and C.4.3.1.5 allow
+ * Number of Remaining Sub-operations in a Cancel response only, so any
+ * other final response drops the field that a pending response had set.
+ */
+static void set_final_counts(const retrieve_run *run, int cancelled, uint32_t not_started)
+{
+    set_counts(run, not_started);
+    if (!cancelled)
+        run->st->api->reply_remove_command_field(run->reply, TAG_REMAINING);
+}
+
 /* Builds the Failed SOP Instance UID List identifier, or NULL when none failed. */
 static cairn_dataset *failed_list(const retrieve_run *run)
 {
@@ -341,12 +353,7 @@ static cairn_status finish(retrieve_run *run, size_t not_started, int cancelled)
     cairn_dimse_status status = CAIRN_DIMSE_SUCCESS;
     cairn_dataset *identifier = failed_list(run);
 
-    /*
-     * NOTE: PS3.4 C.4.2.1.6 leaves Remaining out of final responses other
-     * than Cancel, but the SDK cannot remove a command field, so after a
-     * pending response the final one carries Remaining = 0.
-     */
-    set_counts(run, (uint32_t)not_started);
+    set_final_counts(run, cancelled, (uint32_t)not_started);
     if (cancelled)
         status = CAIRN_DIMSE_CANCEL;
     else if (run->count > 0 && run->failed == run->count)
@@ -412,7 +419,29 @@ static int select_instances(retrieve_run *run, const cairn_dataset *identifier,
     }
 }
 
-/* Reads the Move Destination; returns non-zero after setting a failure status. */
+/* Sets the failure status for an outbound_open that failed with rc. */
+static cairn_status refuse_destination(retrieve_run *run, cairn_status rc)
+{
+    char comment[96];
+
+    if (rc == CAIRN_ERR_NOT_FOUND) {
+        snprintf(comment, sizeof comment, "move destination %s unknown", run->destination);
+        return refuse(run, CAIRN_DIMSE_QR_MOVE_DESTINATION_UNKNOWN, comment);
+    }
+    fail_from(run, 0);
+    set_final_counts(run, 0, 0);
+    snprintf(comment, sizeof comment, "cannot open association to %s: %s", run->destination,
+             cairn_strerror(rc));
+    refuse(run, CAIRN_DIMSE_QR_CANNOT_PERFORM_SUBOPERATIONS, comment);
+    run->st->api->reply_set_dataset(run->reply, failed_list(run));
+    return CAIRN_OK;
+}
+
+/*
+ * Reads the Move Destination and checks that it is one of the configured
+ * remotes, before anything is matched. Returns non-zero after setting a
+ * failure status.
+ */
 static int read_destination(retrieve_run *run, char *buf, size_t size)
 {
     const cairn_host_api *api = run->st->api;
@@ -431,25 +460,11 @@ static int read_destination(retrieve_run *run, char *buf, size_t size)
         return -1;
     }
     run->destination = buf;
-    return 0;
-}
-
-/* Sets the failure status for an outbound_open that failed with rc. */
-static cairn_status refuse_destination(retrieve_run *run, cairn_status rc)
-{
-    char comment[96];
-
-    if (rc == CAIRN_ERR_NOT_FOUND) {
-        snprintf(comment, sizeof comment, "move destination %s unknown", run->destination);
-        return refuse(run, CAIRN_DIMSE_QR_MOVE_DESTINATION_UNKNOWN, comment);
+    if (!api->remote_exists(run->assoc, buf)) {
+        refuse_destination(run, CAIRN_ERR_NOT_FOUND);
+        return -1;
     }
-    fail_from(run, 0);
-    set_counts(run, 0);
-    snprintf(comment, sizeof comment, "cannot open association to %s: %s", run->destination,
-             cairn_strerror(rc));
-    refuse(run, CAIRN_DIMSE_QR_CANNOT_PERFORM_SUBOPERATIONS, comment);
-    run->st->api->reply_set_dataset(run->reply, failed_list(run));
-    return CAIRN_OK;
+    return 0;
 }
 
 static cairn_status retrieve(const qr_state *st, qr_operation operation, cairn_assoc *assoc,

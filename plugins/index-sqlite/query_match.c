@@ -90,6 +90,12 @@ static const match_key match_keys[] = {
 
 #define MATCH_KEY_COUNT (sizeof(match_keys) / sizeof(match_keys[0]))
 
+/* How the conditions of one query are written. */
+typedef struct match_options {
+    uint32_t flags;      /* CAIRN_QUERY_* flags of the query */
+    bool dates_unindexed; /* Study Date as "+st.study_date", off its index (query_plan.c) */
+} match_options;
+
 /* Tables of each level, how a level joins the one above, and when a row is visible. */
 static const char *const level_table[] = {
     [CAIRN_LEVEL_PATIENT] = "patient p",
@@ -332,7 +338,29 @@ static cairn_status add_text_condition(query_sql *sql, const char *column, const
     return CAIRN_OK;
 }
 
-/* Appends the condition of Patient's Name, on the case-folded indexed columns. */
+/* Appends "column >= ? AND column < ? AND " for the names from low up to high; either may be NULL. */
+static void add_prefix_range(query_sql *sql, const char *column, const char *low,
+                             const char *high)
+{
+    if (low != NULL) {
+        query_sql_add(sql, column);
+        query_sql_add(sql, " >= ");
+        query_sql_add_text(sql, low);
+        query_sql_add(sql, " AND ");
+    }
+    if (high != NULL) {
+        query_sql_add(sql, column);
+        query_sql_add(sql, " < ");
+        query_sql_add_text(sql, high);
+        query_sql_add(sql, " AND ");
+    }
+}
+
+/*
+ * Appends the condition of Patient's Name, on the case-folded indexed
+ * columns. A wildcard with literal first characters also bounds each
+ * column to the names that start with them, a range its index can seek.
+ */
 static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t flags)
 {
     static const char *const folded_columns[] = {
@@ -342,6 +370,8 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
     bool wildcard = has_wildcard(value);
     char *folded = sqlidx_fold(value);
     char *pattern = folded != NULL ? glob_pattern(folded) : NULL;
+    char *low = NULL;
+    char *high = NULL;
     cairn_status status = CAIRN_OK;
 
     if (pattern == NULL) {
@@ -353,6 +383,12 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
      * The group columns are empty for names without "=", and their partial
      * indexes leave those rows out. Each "<> ''" lets SQLite use them.
      */
+    if (wildcard) {
+        status = query_plan_prefix_range(folded, &low, &high);
+        if (status != CAIRN_OK)
+            goto out;
+    }
+
     query_sql_add(sql, " AND (");
     for (size_t c = 0; c < (whole_only ? 1 : 4); c++) {
         if (c > 0) {
@@ -360,6 +396,7 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
             query_sql_add(sql, folded_columns[c]);
             query_sql_add(sql, " <> '' AND ");
         }
+        add_prefix_range(sql, folded_columns[c], low, high);
         query_sql_add(sql, folded_columns[c]);
         query_sql_add(sql, wildcard ? " GLOB " : " = ");
         query_sql_add_text(sql, wildcard ? pattern : folded);
@@ -382,6 +419,8 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
     }
 
 out:
+    free(high);
+    free(low);
     free(pattern);
     free(folded);
     return status;
@@ -489,7 +528,7 @@ static void add_bounds(query_sql *sql, const char *expression, const char *low,
 
 /* Appends the condition of a DA or TM key: a single value or a range. */
 static cairn_status add_date_or_time(const sqlidx_backend *backend, query_sql *sql,
-                                     const match_key *key, char *value)
+                                     const match_key *key, char *value, bool unindexed)
 {
     const char *column = key->kind == MATCH_TIME ? "st.time_key" : key->column;
     range_keys keys;
@@ -497,6 +536,8 @@ static cairn_status add_date_or_time(const sqlidx_backend *backend, query_sql *s
 
     if (status != CAIRN_OK)
         return status;
+    if (unindexed && key->tag == CAIRN_TAG_STUDY_DATE)
+        column = "+st.study_date";
 
     query_sql_add(sql, " AND ");
     query_sql_add(sql, column);
@@ -505,11 +546,6 @@ static cairn_status add_date_or_time(const sqlidx_backend *backend, query_sql *s
         query_sql_add_text(sql, keys.low);
         return CAIRN_OK;
     }
-    /*
-     * NOTE: SQLite prefers the study_date index for a range of years over
-     * the patient name indexes, so a name wildcard with a wide date range
-     * reads every study in the range.
-     */
     query_sql_add(sql, " <> ''");
     add_bounds(sql, column, keys.low, keys.high);
     return CAIRN_OK;
@@ -521,8 +557,10 @@ static cairn_status add_date_or_time(const sqlidx_backend *backend, query_sql *s
  * two keys match apart and *done stays false.
  */
 static cairn_status add_study_datetime(const sqlidx_backend *backend, query_sql *sql,
-                                       const key_value *date, const key_value *time, bool *done)
+                                       const key_value *date, const key_value *time,
+                                       bool unindexed, bool *done)
 {
+    const char *column = unindexed ? "+st.study_date" : "st.study_date";
     char date_text[80];
     char time_text[80];
     range_keys dates;
@@ -554,8 +592,10 @@ static cairn_status add_study_datetime(const sqlidx_backend *backend, query_sql 
         snprintf(high, sizeof(high), "%s%s", dates.high, times.high);
 
     /* The date bounds alone let the study_date index narrow the rows. */
-    query_sql_add(sql, " AND st.study_date <> ''");
-    add_bounds(sql, "st.study_date", dates.low, dates.high);
+    query_sql_add(sql, " AND ");
+    query_sql_add(sql, column);
+    query_sql_add(sql, " <> ''");
+    add_bounds(sql, column, dates.low, dates.high);
     add_bounds(sql, STUDY_DATETIME, low, high);
     *done = true;
     return CAIRN_OK;
@@ -710,7 +750,8 @@ static void add_empty(query_sql *sql, const match_key *key)
 
 /* Appends the condition of one key with a value. value may be changed in place. */
 static cairn_status add_condition(const sqlidx_backend *backend, query_sql *sql,
-                                  const match_key *key, char *value, uint32_t flags)
+                                  const match_key *key, char *value,
+                                  const match_options *options)
 {
     if (strcmp(value, "\"\"") == 0) {
         add_empty(sql, key);
@@ -721,12 +762,12 @@ static cairn_status add_condition(const sqlidx_backend *backend, query_sql *sql,
     case MATCH_TEXT:
         return add_text_condition(sql, key->column, value);
     case MATCH_PATIENT_NAME:
-        return add_patient_name(sql, value, flags);
+        return add_patient_name(sql, value, options->flags);
     case MATCH_PERSON_NAME:
-        return add_person_name(sql, key->column, value, flags);
+        return add_person_name(sql, key->column, value, options->flags);
     case MATCH_DATE:
     case MATCH_TIME:
-        return add_date_or_time(backend, sql, key, value);
+        return add_date_or_time(backend, sql, key, value, options->dates_unindexed);
     case MATCH_UID:
         return add_uid(backend, sql, key, value);
     case MATCH_NUMBER:
@@ -743,14 +784,15 @@ static cairn_status add_condition(const sqlidx_backend *backend, query_sql *sql,
 /* Appends the conditions of the keys of one level; combined marks keys already matched. */
 static cairn_status add_level_conditions(const sqlidx_backend *backend, query_sql *sql,
                                          key_value *values, const bool *combined,
-                                         cairn_index_level level, uint32_t flags)
+                                         cairn_index_level level,
+                                         const match_options *options)
 {
     cairn_status status = CAIRN_OK;
 
     for (size_t k = 0; k < MATCH_KEY_COUNT && status == CAIRN_OK; k++) {
         if (values[k].text == NULL || match_keys[k].level != level || combined[k])
             continue;
-        status = add_condition(backend, sql, &match_keys[k], values[k].text, flags);
+        status = add_condition(backend, sql, &match_keys[k], values[k].text, options);
     }
     return status;
 }
@@ -774,6 +816,8 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
     cairn_index_level deepest = level;
     size_t date = key_index(CAIRN_TAG_STUDY_DATE);
     size_t time = key_index(CAIRN_TAG_STUDY_TIME);
+    size_t name = key_index(CAIRN_TAG_PATIENT_NAME);
+    match_options options = {.flags = query->flags};
     cairn_status status = CAIRN_OK;
     bool done = false;
 
@@ -787,6 +831,10 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
     if (status != CAIRN_OK)
         goto out;
 
+    /* Both keys are in the join only from study level down. */
+    options.dates_unindexed = level >= CAIRN_LEVEL_STUDY &&
+                              query_plan_name_first(values[name].text, values[date].text);
+
     query_sql_add(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
         query_sql_add(sql, " JOIN ");
@@ -799,12 +847,13 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
 
     /* Study Date and Study Time live at study level, in the join or below it. */
     if (query->flags & CAIRN_QUERY_COMBINED_DATETIME && level >= CAIRN_LEVEL_STUDY) {
-        status = add_study_datetime(backend, sql, &values[date], &values[time], &done);
+        status = add_study_datetime(backend, sql, &values[date], &values[time],
+                                    options.dates_unindexed, &done);
         combined[date] = combined[time] = done;
     }
     for (int l = CAIRN_LEVEL_PATIENT; l <= (int)level && status == CAIRN_OK; l++)
         status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      query->flags);
+                                      &options);
     if (status != CAIRN_OK || deepest == level)
         goto out;
 
@@ -822,12 +871,13 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
     query_sql_add(sql, " AND ");
     query_sql_add(sql, level_visible[deepest]);
     if (query->flags & CAIRN_QUERY_COMBINED_DATETIME && level < CAIRN_LEVEL_STUDY) {
-        status = add_study_datetime(backend, sql, &values[date], &values[time], &done);
+        status = add_study_datetime(backend, sql, &values[date], &values[time],
+                                    options.dates_unindexed, &done);
         combined[date] = combined[time] = done;
     }
     for (int l = (int)level + 1; l <= (int)deepest && status == CAIRN_OK; l++)
         status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      query->flags);
+                                      &options);
     query_sql_add(sql, ")");
 
 out:

@@ -49,4 +49,21 @@ void query_sql_free(query_sql *sql);
 cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_index_query *query,
                                    query_sql *sql);
 
+/* query_plan.c: choices that steer SQLite's query plan */
+
+/*
+ * Stores in *low and *high (malloc'd) the bounds of the text that starts
+ * with the literal prefix of a wildcard value, the characters before its
+ * first "*" or "?": low <= text < high. Both stay NULL without a prefix,
+ * and *high stays NULL when the prefix has no upper bound.
+ */
+cairn_status query_plan_prefix_range(const char *value, char **low, char **high);
+
+/*
+ * Returns true when a query with this Patient's Name and Study Date (either
+ * NULL when absent) should read the patient name indexes first and leave
+ * the study_date index alone.
+ */
+bool query_plan_name_first(const char *patient_name, const char *study_date);
+
 #endif

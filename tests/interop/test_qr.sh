@@ -341,6 +341,13 @@ timeout 120 movescu -d -P -aec CAIRN -aem NOWHERE 127.0.0.1 "$PORT" \
 check "move to unknown destination: a801 (got $(last_status "$TEST_TMP/move-unknown.log"))" \
     test "$(last_status "$TEST_TMP/move-unknown.log")" = a801
 
+# The destination is checked before matching, so a C-MOVE that matches
+# nothing still gets A801 for an unknown destination.
+timeout 120 movescu -d -P -aec CAIRN -aem NOWHERE 127.0.0.1 "$PORT" \
+    -k QueryRetrieveLevel=PATIENT -k PatientID=NO-SUCH-PATIENT > "$TEST_TMP/move-unknown-empty.log" 2>&1
+check "move matching nothing to unknown destination: a801 (got $(last_status "$TEST_TMP/move-unknown-empty.log"))" \
+    test "$(last_status "$TEST_TMP/move-unknown-empty.log")" = a801
+
 timeout 120 movescu -d -P -aec CAIRN -aem DOWN 127.0.0.1 "$PORT" \
     -k QueryRetrieveLevel=PATIENT -k PatientID=1CT1 > "$TEST_TMP/move-down.log" 2>&1
 check "move to unreachable destination: a702 (got $(last_status "$TEST_TMP/move-down.log"))" \

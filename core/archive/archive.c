@@ -23,6 +23,12 @@
 /* Bytes buffered before a write(2); bounds memory per association. */
 #define TMP_BUFFER_SIZE (256 * 1024)
 
+/*
+ * Written bytes after which writeback of a large instance starts while the
+ * rest still arrives, so the final fdatasync finds little left to write.
+ */
+#define TMP_WRITEBACK_CHUNK (8 * 1024 * 1024)
+
 /* Instance files are spread over 256 folders named by the first hash byte. */
 #define HASH_FOLDERS 256
 
@@ -42,6 +48,8 @@ struct archive_tmp {
     uint8_t *buf;
     size_t buffered;
     uint64_t size;
+    uint64_t written;     /* bytes handed to write(2) */
+    uint64_t writeback;   /* bytes whose writeback was started */
 };
 
 static int mkdir_durable(int parent_fd, const char *name)
@@ -377,11 +385,32 @@ static int write_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* Starts writeback of what was written since the last call, once it is large enough. */
+static void start_writeback(archive_tmp *tmp)
+{
+    if (tmp->written - tmp->writeback < TMP_WRITEBACK_CHUNK)
+        return;
+
+    /* Only a hint: failures surface at the fdatasync that makes the file durable. */
+    sync_file_range(tmp->fd, (off_t)tmp->writeback, (off_t)(tmp->written - tmp->writeback),
+                    SYNC_FILE_RANGE_WRITE);
+    tmp->writeback = tmp->written;
+}
+
+static int write_through(archive_tmp *tmp, const uint8_t *data, size_t len)
+{
+    if (write_all(tmp->fd, data, len) != 0)
+        return -1;
+    tmp->written += len;
+    start_writeback(tmp);
+    return 0;
+}
+
 int archive_tmp_flush(archive_tmp *tmp)
 {
     if (tmp->buffered == 0)
         return 0;
-    if (write_all(tmp->fd, tmp->buf, tmp->buffered) != 0)
+    if (write_through(tmp, tmp->buf, tmp->buffered) != 0)
         return -1;
     tmp->buffered = 0;
     return 0;
@@ -398,7 +427,7 @@ int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len)
         if (archive_tmp_flush(tmp) != 0)
             return -1;
         if (len >= TMP_BUFFER_SIZE)
-            return write_all(tmp->fd, p, len);
+            return write_through(tmp, p, len);
     }
     memcpy(tmp->buf + tmp->buffered, p, len);
     tmp->buffered += len;

@@ -2,7 +2,8 @@
 /*
  * The cairn_index_ops entry points: open and close an index, and route
  * each call either to the writer thread (store, remove) or to a reader
- * connection taken from a small pool (list, count, query). In WAL mode a
+ * connection taken from a small pool (list, count, query, and the job
+ * table's own short writes). In WAL mode a
  * reader and the writer do not wait for each other.
  */
 #include <stdio.h>
@@ -232,6 +233,57 @@ static cairn_status index_query(void *db, const cairn_index_query *query, cairn_
     return status;
 }
 
+static cairn_status index_job_put(void *db, const char *job_id, const char *document)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_job_put(index->backend, conn, job_id, document);
+    give_back_reader(index, conn);
+    return status;
+}
+
+static cairn_status index_job_delete(void *db, const char *job_id)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_job_delete(index->backend, conn, job_id);
+    give_back_reader(index, conn);
+    return status;
+}
+
+static cairn_status index_job_list(void *db, cairn_job_fn fn, void *arg)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_job_list(index->backend, conn, fn, arg);
+    give_back_reader(index, conn);
+    return status;
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -242,4 +294,7 @@ const cairn_index_ops sqlidx_ops = {
     .list = index_list,
     .count = index_count,
     .query = index_query,
+    .job_put = index_job_put,
+    .job_delete = index_job_delete,
+    .job_list = index_job_list,
 };

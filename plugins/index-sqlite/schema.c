@@ -220,10 +220,22 @@ static const char schema_v2[] =
     "          AND sop_class_uid = NEW.sop_class_uid AND num_instances = 0;\n"
     "END;\n";
 
+/*
+ * Version 3: the jobs of the Query, Load and Save Managers. seq keeps the
+ * order of submission, since an upsert keeps the row's seq.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE job (\n"
+    "    seq INTEGER PRIMARY KEY,\n"
+    "    job_id TEXT NOT NULL UNIQUE,\n"
+    "    document TEXT NOT NULL\n"
+    ");\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -182,6 +182,14 @@ cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stm
                                 cairn_index_level level, cairn_index_row_fn fn, void *arg,
                                 int *stop);
 
+/* jobs.c: the job table, on any connection */
+cairn_status sqlidx_job_put(const sqlidx_backend *backend, sqlidx_conn *conn,
+                            const char *job_id, const char *document);
+cairn_status sqlidx_job_delete(const sqlidx_backend *backend, sqlidx_conn *conn,
+                               const char *job_id);
+cairn_status sqlidx_job_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                             cairn_job_fn fn, void *arg);
+
 /* query.c */
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg);

@@ -71,6 +71,13 @@ typedef struct cairn_index_row {
 /* Called once per row; returning non-zero stops the listing early. */
 typedef int (*cairn_index_row_fn)(void *arg, const cairn_index_row *row);
 
+/*
+ * Called once per kept job by job_list, with its ID and JSON document,
+ * both borrowed for the call. Returning non-zero stops the listing early.
+ * Since SDK 1.0.
+ */
+typedef int (*cairn_job_fn)(void *arg, const char *job_id, const char *document);
+
 /* Flags of a cairn_index_query. */
 /* Unique keys of the levels above may be absent (PS3.4 C.4.1.2.2). */
 #define CAIRN_QUERY_RELATIONAL 0x1u
@@ -164,10 +171,25 @@ typedef struct cairn_index_ops {
      */
     cairn_status (*query)(void *db, const cairn_index_query *query, cairn_index_row_fn fn,
                           void *arg);
+
+    /*
+     * Jobs of the Query, Load and Save Managers, kept so that they outlive
+     * a restart. The index stores each document as an opaque UTF-8 text
+     * (a JSON object) under its job ID and never looks inside it.
+     */
+
+    /* Inserts the job or replaces its document. Returns once the change is durable. */
+    cairn_status (*job_put)(void *db, const char *job_id, const char *document);
+
+    /* Removes one job. CAIRN_ERR_NOT_FOUND if absent. */
+    cairn_status (*job_delete)(void *db, const char *job_id);
+
+    /* Calls fn once per kept job, oldest first (by first job_put). */
+    cairn_status (*job_list)(void *db, cairn_job_fn fn, void *arg);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 72, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 96, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

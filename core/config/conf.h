@@ -76,12 +76,24 @@ typedef struct conf_ae {
     int line;                   /* line of the AE's group in its file */
 } conf_ae;
 
+/*
+ * Simultaneous outgoing associations of the jobs to one remote, by kind of
+ * work (the `limits` group of a `remotes` entry). max_associations still
+ * caps them all together.
+ */
+typedef struct conf_remote_limits {
+    int loads;   /* C-MOVE retrieves, 1..64, default 2 */
+    int sends;   /* C-STORE sends, 1..64, default 2 */
+    int queries; /* C-FIND queries, 1..64, default 4 */
+} conf_remote_limits;
+
 /* A peer we open associations to (a `remotes` entry). */
 typedef struct conf_remote {
     char *title;  /* trimmed */
     char *host;   /* name or address, non-empty */
     int port;     /* 1..65535 */
     int max_associations; /* simultaneous outgoing associations, 1..64, default 4 */
+    conf_remote_limits limits;
     int line;
 } conf_remote;
 

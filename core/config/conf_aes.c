@@ -15,7 +15,9 @@ static const char *const ae_keys[] = {
     "title", "port", "bind", "enabled", "plugins", "accept_callers",
     "transfer_syntaxes", "user_identity", "users",
 };
-static const char *const remote_keys[] = {"title", "host", "port", "max_associations"};
+static const char *const remote_keys[] = {"title", "host", "port", "max_associations",
+                                          "limits"};
+static const char *const remote_limit_keys[] = {"loads", "sends", "queries"};
 
 static const conf_name_rules plugin_name_rules = {
     .entry_kind = "plugin name",
@@ -233,6 +235,33 @@ int conf_load_aes(const conf_report *report, cairn_conf *conf, const config_sett
     return 0;
 }
 
+/* Reads the optional `limits` group of a remote: associations per kind of job. */
+static int load_remote_limits(const conf_report *report, const config_setting_t *group,
+                              const char *path, conf_remote_limits *limits)
+{
+    const config_setting_t *limits_group = NULL;
+    char limits_path[CONF_PATH_MAX];
+    long long loads = 2, sends = 2, queries = 4;
+
+    if (conf_read_group(report, group, path, "limits", &limits_group) != 0)
+        return -1;
+    if (limits_group != NULL) {
+        conf_join_path(limits_path, sizeof limits_path, path, "limits");
+        if (conf_check_keys(report, limits_group, limits_path, remote_limit_keys,
+                            sizeof remote_limit_keys / sizeof remote_limit_keys[0], NULL,
+                            0) != 0 ||
+            conf_read_int(report, limits_group, limits_path, "loads", 2, 1, 64, &loads) != 0 ||
+            conf_read_int(report, limits_group, limits_path, "sends", 2, 1, 64, &sends) != 0 ||
+            conf_read_int(report, limits_group, limits_path, "queries", 4, 1, 64,
+                          &queries) != 0)
+            return -1;
+    }
+    limits->loads = (int)loads;
+    limits->sends = (int)sends;
+    limits->queries = (int)queries;
+    return 0;
+}
+
 static int load_remote(const conf_report *report, const config_setting_t *group,
                        const char *path, conf_remote *remote)
 {
@@ -264,7 +293,7 @@ static int load_remote(const conf_report *report, const config_setting_t *group,
     if (conf_read_int(report, group, path, "max_associations", 4, 1, 64, &max_assoc) != 0)
         return -1;
     remote->max_associations = (int)max_assoc;
-    return 0;
+    return load_remote_limits(report, group, path, &remote->limits);
 }
 
 int conf_load_remotes(const conf_report *report, cairn_conf *conf,

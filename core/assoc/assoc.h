@@ -14,10 +14,18 @@
 #include "dimse/dimse_host.h"
 #include "net/net.h"
 #include "plugin/plugin.h"
+#include "runtime/runtime.h"
 #include "ul/ul.h"
 
-/* What every association of the daemon shares. Read-only once serving starts. */
+/*
+ * What every association of the daemon shares. Read-only once serving
+ * starts. With a runtime, each association takes the configuration in
+ * force when it starts and keeps it to its end, and the AEs' run-time
+ * enabled flags decide which called AE titles are recognised. conf is
+ * used only when runtime is NULL (tests that negotiate without a daemon).
+ */
 typedef struct assoc_env {
+    runtime *runtime;
     const cairn_conf *conf;
     const plugin_registry *plugins;
     archive *archive;
@@ -26,6 +34,7 @@ typedef struct assoc_env {
 /* Result of negotiation besides the A-ASSOCIATE-AC itself. */
 typedef struct assoc_negotiation {
     const assoc_env *env;
+    const cairn_conf *conf; /* the association's configuration; NULL: env->conf */
     uint16_t local_port;
     const log_ctx *log;
     const conf_ae *ae; /* the called AE, set when the association is accepted */

@@ -32,14 +32,23 @@ static bool list_contains(char *const *list, size_t n, const char *value)
     return false;
 }
 
-/* The enabled AE with this title listening on this port, or NULL. */
-static const conf_ae *find_called_ae(const cairn_conf *conf, const char *title, uint16_t port)
+/*
+ * Returns the AE with this title on this port when it is enabled, or NULL.
+ * With a runtime the run-time flag decides, which the control API and
+ * reloads change, and else the `enabled` key.
+ */
+static const conf_ae *find_called_ae(const assoc_negotiation *neg, const cairn_conf *conf,
+                                     const char *title)
 {
     for (size_t i = 0; i < conf->n_aes; i++) {
         const conf_ae *ae = &conf->aes[i];
+        bool enabled;
 
-        if (ae->enabled && ae->port == port && strcmp(ae->title, title) == 0)
-            return ae;
+        if (ae->port != neg->local_port || strcmp(ae->title, title) != 0)
+            continue;
+        enabled = neg->env->runtime != NULL ? runtime_ae_enabled(neg->env->runtime, ae->title)
+                                            : ae->enabled;
+        return enabled ? ae : NULL;
     }
     return NULL;
 }
@@ -236,7 +245,7 @@ static void negotiate_extended(const assoc_negotiation *neg, const conf_ae *ae,
 int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_rj *rj)
 {
     assoc_negotiation *neg = arg;
-    const cairn_conf *conf = neg->env->conf;
+    const cairn_conf *conf = neg->conf != NULL ? neg->conf : neg->env->conf;
     const conf_ae *ae;
 
     /* 1. The application context, the called AE and the calling AE. */
@@ -246,10 +255,10 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER,
                       UL_REJECT_USER_APPLICATION_CONTEXT_NOT_SUPPORTED);
     }
-    ae = find_called_ae(conf, rq->called_ae, neg->local_port);
+    ae = find_called_ae(neg, conf, rq->called_ae);
     if (ae == NULL) {
-        log_warn(neg->log, "rejected: called AE title '%s' is not served on port %u",
-                 rq->called_ae, neg->local_port);
+        log_warn(neg->log, "rejected: called AE title '%s' is not served on port %u or is "
+                 "disabled", rq->called_ae, neg->local_port);
         return reject(rj, UL_REJECT_PERMANENT, UL_REJECT_SOURCE_USER,
                       UL_REJECT_USER_CALLED_AE_NOT_RECOGNIZED);
     }

@@ -168,7 +168,7 @@ static void fill_log_ctx(cairn_assoc *assoc, const char *calling, const char *ca
 }
 
 /* Logs why the association ends and answers the peer where that is due. */
-static void end_association(const assoc_env *env, cairn_assoc *assoc, int dimse_rc)
+static void end_association(cairn_assoc *assoc, int dimse_rc)
 {
     switch (dimse_rc) {
     case DIMSE_RELEASE_REQUESTED:
@@ -183,7 +183,7 @@ static void end_association(const assoc_env *env, cairn_assoc *assoc, int dimse_
         break;
     case DIMSE_IDLE_TIMEOUT:
         log_info(&assoc->log, "idle for %d s; aborting the association",
-                 env->conf->network.idle_timeout);
+                 assoc->conf->network.idle_timeout);
         ul_abort(assoc->ul, UL_ABORT_SOURCE_PROVIDER, UL_ABORT_REASON_NOT_SPECIFIED);
         break;
     default:
@@ -200,9 +200,9 @@ static void mark_busy(void *arg)
 static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *conn)
 {
     dimse_limits limits = {
-        .dimse_timeout_ms = (unsigned)env->conf->network.dimse_timeout * 1000u,
-        .idle_timeout_ms = (unsigned)env->conf->network.idle_timeout * 1000u,
-        .max_sequence_depth = (unsigned)env->conf->max_sequence_depth,
+        .dimse_timeout_ms = (unsigned)assoc->conf->network.dimse_timeout * 1000u,
+        .idle_timeout_ms = (unsigned)assoc->conf->network.idle_timeout * 1000u,
+        .max_sequence_depth = (unsigned)assoc->conf->max_sequence_depth,
         .on_message_start = mark_busy,
         .on_message_start_arg = conn,
     };
@@ -224,7 +224,7 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
         if (rc != DIMSE_OK) {
             /* A message cut short leaves nothing behind, its temporary file included. */
             dimse_message_clear(&msg);
-            end_association(env, assoc, rc);
+            end_association(assoc, rc);
             return;
         }
 
@@ -237,9 +237,21 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
     }
 }
 
-void assoc_serve(void *arg, net_conn *conn)
+/* Takes the configuration in force for one association. */
+static const cairn_conf *acquire_conf(const assoc_env *env)
 {
-    const assoc_env *env = arg;
+    return env->runtime != NULL ? runtime_conf_acquire(env->runtime) : env->conf;
+}
+
+static void release_conf(const assoc_env *env, const cairn_conf *conf)
+{
+    if (env->runtime != NULL)
+        runtime_conf_release(env->runtime, conf);
+}
+
+/* Serves one association under conf, which stays in force until it ends. */
+static void serve_association(const assoc_env *env, const cairn_conf *conf, net_conn *conn)
+{
     cairn_assoc assoc = {0};
     ul_params params;
     assoc_negotiation neg = {0};
@@ -247,14 +259,15 @@ void assoc_serve(void *arg, net_conn *conn)
 
     assoc.id = net_conn_id(conn);
     assoc.archive = env->archive;
-    assoc.conf = env->conf;
+    assoc.conf = conf;
     assoc.log.assoc_id = assoc.id;
     snprintf(assoc.peer_address, sizeof assoc.peer_address, "%s", net_conn_peer(conn));
     log_debug(&assoc.log, "connection from %s port %u to port %u", assoc.peer_address,
               net_conn_peer_port(conn), net_conn_local_port(conn));
 
-    assoc_ul_params(env->conf, &params);
+    assoc_ul_params(conf, &params);
     neg.env = env;
+    neg.conf = conf;
     neg.local_port = net_conn_local_port(conn);
     neg.log = &assoc.log;
 
@@ -282,6 +295,15 @@ void assoc_serve(void *arg, net_conn *conn)
     ul_assoc_destroy(assoc.ul);
 }
 
+void assoc_serve(void *arg, net_conn *conn)
+{
+    const assoc_env *env = arg;
+    const cairn_conf *conf = acquire_conf(env);
+
+    serve_association(env, conf, conn);
+    release_conf(env, conf);
+}
+
 static int reject_local_limit(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_rj *rj)
 {
     (void)arg;
@@ -296,14 +318,16 @@ static int reject_local_limit(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac,
 void assoc_reject_busy(void *arg, net_conn *conn)
 {
     const assoc_env *env = arg;
+    const cairn_conf *conf = acquire_conf(env);
     log_ctx log = {.assoc_id = net_conn_id(conn)};
     ul_params params;
     ul_assoc *ul = NULL;
 
-    assoc_ul_params(env->conf, &params);
+    assoc_ul_params(conf, &params);
     ul_accept(dup(net_conn_fd(conn)), &params, reject_local_limit, NULL, &ul);
     log_warn(&log, "association from %s rejected: all %d workers stayed busy for %d s "
              "(transient, local limit exceeded)", net_conn_peer(conn),
-             env->conf->network.max_associations, env->conf->network.max_wait);
+             conf->network.max_associations, conf->network.max_wait);
     ul_assoc_destroy(ul);
+    release_conf(env, conf);
 }

@@ -111,6 +111,27 @@ int net_server_run(net_server *srv);
  */
 void net_server_request_shutdown(net_server *srv);
 
+/*
+ * Listens on specs from now on, as net_server_create() would: addresses
+ * already open keep their socket, new ones are opened, and sockets no
+ * spec names any more are closed. Connections already accepted on a
+ * closed socket go on. Callable from any thread, before or while
+ * net_server_run() runs; calls are serialized. An empty set is allowed
+ * (logged as a warning). Returns 0, a negative errno value as
+ * net_server_create() does (the old set then stays in force), or
+ * -ECANCELED after a shutdown request.
+ */
+int net_server_set_listeners(net_server *srv, const net_listen_spec *specs, size_t n_specs);
+
+/*
+ * Changes max_associations and max_wait_ms for connections from now on;
+ * shutdown_timeout_ms keeps its value. A lower max_associations lets the
+ * associations above it finish and queues new connections until fewer run;
+ * a higher one starts serving waiting connections at once. Callable from
+ * any thread. Returns 0, -EINVAL for max_associations 0, or -ENOMEM.
+ */
+int net_server_set_limits(net_server *srv, unsigned max_associations, unsigned max_wait_ms);
+
 /* Returns true once a shutdown has been requested. Handlers check it after
  * each message and end the association when it is set. */
 bool net_server_stopping(const net_server *srv);

@@ -61,6 +61,7 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
     log_ctx ctx;
     bool dispatched;
     size_t waiting;
+    net_limits limits;
 
     conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
@@ -87,12 +88,13 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
     pthread_mutex_lock(&srv->lock);
     dispatched = net_pool_dispatch(srv, conn);
     waiting = srv->queue.count;
+    limits = srv->limits;
     pthread_mutex_unlock(&srv->lock);
 
     if (!dispatched)
         log_info(&ctx, "delayed: every worker is busy (max_associations %u); "
                  "waiting up to %u ms, number %zu in the queue",
-                 srv->limits.max_associations, srv->limits.max_wait_ms, waiting);
+                 limits.max_associations, limits.max_wait_ms, waiting);
 }
 
 static void pause_accepting(net_server *srv, const net_listener *listener, int err)

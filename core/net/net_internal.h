@@ -50,12 +50,19 @@ typedef struct net_listener {
     int fd;
     char addr[INET6_ADDRSTRLEN + 16]; /* text for log lines, scope included */
     uint16_t port;
+    struct sockaddr_storage ss; /* the address as the spec named it */
+    socklen_t len;
 } net_listener;
 
 struct net_server {
+    /* listeners_lock guards the listener array and its generation; the
+     * accept thread holds it while it reads or accepts on them. */
+    pthread_mutex_t listeners_lock;
     net_listener *listeners;
     size_t n_listeners;
-    int event_fd;               /* eventfd written by request_shutdown */
+    uint64_t listeners_generation; /* incremented by each change */
+    int event_fd;               /* eventfd written by request_shutdown and
+                                   by net_server_set_listeners */
     net_limits limits;
     net_conn_fn serve;
     net_reject_fn reject;
@@ -69,9 +76,11 @@ struct net_server {
     pthread_cond_t finished;    /* broadcast when an active connection ends */
     bool draining;              /* shutdown in progress: take no new work */
 
-    net_worker *workers;        /* max_associations slots */
+    net_worker **workers;       /* worker_capacity slots, allocated as started */
+    size_t worker_capacity;     /* >= limits.max_associations */
     size_t n_workers;           /* slots with a running thread */
-    net_worker **idle;          /* stack of workers waiting for a connection */
+    net_worker **idle;          /* stack of workers waiting for a connection,
+                                   worker_capacity slots */
     size_t n_idle;
 
     net_conn_list queue;        /* waiting for a worker, oldest first */
@@ -92,6 +101,16 @@ net_conn *net_list_pop(net_conn_list *list);
 /* Listening sockets (net_listen.c). */
 int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
                        net_listener **out, size_t *n_out);
+
+/*
+ * Builds the listener array for specs, taking over the socket of each
+ * address that old[0..n_old) already listens on and opening the others.
+ * On failure closes only what it opened and leaves old untouched. Unlike
+ * net_listeners_open() it accepts an empty result.
+ */
+int net_listeners_update(const net_listener *old, size_t n_old,
+                         const net_listen_spec *specs, size_t n_specs,
+                         net_listener **out, size_t *n_out);
 void net_listeners_close(net_listener *listeners, size_t n);
 
 /* Workers and reject threads (net_pool.c); the caller holds server->lock. */

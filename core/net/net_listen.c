@@ -167,8 +167,56 @@ static uint16_t bound_port(int fd)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
-                       net_listener **out, size_t *n_out)
+/* Resolves every spec into addrs (room for 2 per spec), without duplicates. */
+static int resolve_all(const net_listen_spec *specs, size_t n_specs, listen_addr *addrs,
+                       size_t *n_addrs)
+{
+    *n_addrs = 0;
+    for (size_t i = 0; i < n_specs; i++) {
+        listen_addr found[2];
+        int n = resolve_spec(&specs[i], found);
+
+        if (n < 0)
+            return n;
+        for (int k = 0; k < n; k++) {
+            bool duplicate = false;
+
+            for (size_t j = 0; j < *n_addrs && !duplicate; j++)
+                duplicate = same_addr(&addrs[j], &found[k]);
+            if (!duplicate)
+                addrs[(*n_addrs)++] = found[k];
+        }
+    }
+    return 0;
+}
+
+static const net_listener *find_listener(const net_listener *list, size_t n,
+                                         const listen_addr *a)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].fd >= 0 && list[i].len == a->len && memcmp(&list[i].ss, &a->ss, a->len) == 0)
+            return &list[i];
+    }
+    return NULL;
+}
+
+/* Closes the sockets of listeners[0..n) that old does not own, and frees the array. */
+static void close_new(net_listener *listeners, size_t n, const net_listener *old, size_t n_old)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool reused = false;
+
+        for (size_t j = 0; j < n_old && !reused; j++)
+            reused = old[j].fd == listeners[i].fd;
+        if (!reused && listeners[i].fd >= 0)
+            close(listeners[i].fd);
+    }
+    free(listeners);
+}
+
+int net_listeners_update(const net_listener *old, size_t n_old,
+                         const net_listen_spec *specs, size_t n_specs,
+                         net_listener **out, size_t *n_out)
 {
     listen_addr *addrs = NULL;
     net_listener *listeners = NULL;
@@ -182,31 +230,23 @@ int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
         result = -ENOMEM;
         goto out;
     }
-
-    for (size_t i = 0; i < n_specs; i++) {
-        listen_addr found[2];
-        int n = resolve_spec(&specs[i], found);
-
-        if (n < 0) {
-            result = n;
-            goto out;
-        }
-        for (int k = 0; k < n; k++) {
-            bool duplicate = false;
-
-            for (size_t j = 0; j < n_addrs && !duplicate; j++)
-                duplicate = same_addr(&addrs[j], &found[k]);
-            if (!duplicate)
-                addrs[n_addrs++] = found[k];
-        }
-    }
+    result = resolve_all(specs, n_specs, addrs, &n_addrs);
+    if (result != 0)
+        goto out;
 
     for (size_t i = 0; i < n_addrs; i++) {
         net_listener *l = &listeners[n_open];
+        const net_listener *existing = find_listener(old, n_old, &addrs[i]);
         uint16_t port = ntohs(addrs[i].ss.ss_family == AF_INET
                                   ? ((struct sockaddr_in *)&addrs[i].ss)->sin_port
                                   : ((struct sockaddr_in6 *)&addrs[i].ss)->sin6_port);
         int fd;
+
+        if (existing != NULL) {
+            *l = *existing;
+            n_open++;
+            continue;
+        }
 
         format_addr(&addrs[i], l->addr, sizeof l->addr);
         fd = open_listener(&addrs[i], l->addr, port);
@@ -218,14 +258,10 @@ int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
         }
         l->fd = fd;
         l->port = bound_port(fd);
+        l->ss = addrs[i].ss;
+        l->len = addrs[i].len;
         n_open++;
         log_info(NULL, "listening on %s port %u", l->addr, (unsigned)l->port);
-    }
-
-    if (n_open == 0) {
-        log_error(NULL, "no listen address configured; add at least one (address, port)");
-        result = -EINVAL;
-        goto out;
     }
 
     *out = listeners;
@@ -234,8 +270,22 @@ int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
 
 out:
     if (listeners != NULL)
-        net_listeners_close(listeners, n_open);
+        close_new(listeners, n_open, old, n_old);
     free(addrs);
+    return result;
+}
+
+int net_listeners_open(const net_listen_spec *specs, size_t n_specs,
+                       net_listener **out, size_t *n_out)
+{
+    int result = net_listeners_update(NULL, 0, specs, n_specs, out, n_out);
+
+    if (result == 0 && *n_out == 0) {
+        log_error(NULL, "no listen address configured; add at least one (address, port)");
+        net_listeners_close(*out, 0);
+        *out = NULL;
+        return -EINVAL;
+    }
     return result;
 }
 

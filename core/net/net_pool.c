@@ -11,6 +11,7 @@
 #include "util/log.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Starts a thread with every blockable signal blocked, so that signals
@@ -36,6 +37,11 @@ static net_conn *take_queued(net_server *srv, int64_t *waited_ms)
     net_conn *conn;
 
     if (srv->draining || atomic_load(&srv->stop_requested))
+        return NULL;
+
+    /* The calling worker is busy still; after a lowered max_associations
+     * it goes idle instead while too many others are busy. */
+    if (srv->n_workers - srv->n_idle > srv->limits.max_associations)
         return NULL;
 
     conn = net_list_pop(&srv->queue);
@@ -87,9 +93,32 @@ static void *worker_main(void *opaque)
     return NULL;
 }
 
+/* Returns the worker of slot n_workers, allocated on first use; NULL when
+ * memory runs out. The caller holds the lock. */
+static net_worker *new_worker(net_server *srv)
+{
+    net_worker *w = srv->workers[srv->n_workers];
+
+    if (w != NULL)
+        return w;
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->server = srv;
+    pthread_cond_init(&w->wake, NULL);
+    srv->workers[srv->n_workers] = w;
+    return w;
+}
+
 bool net_pool_dispatch(net_server *srv, net_conn *conn)
 {
     net_worker *w = NULL;
+
+    /* Workers left over from a higher max_associations stay idle. */
+    if (srv->n_workers - srv->n_idle >= srv->limits.max_associations) {
+        net_list_append(&srv->queue, conn);
+        return false;
+    }
 
     if (srv->n_idle > 0) {
         w = srv->idle[--srv->n_idle];
@@ -103,7 +132,14 @@ bool net_pool_dispatch(net_server *srv, net_conn *conn)
     if (srv->n_workers < srv->limits.max_associations) {
         int rc;
 
-        w = &srv->workers[srv->n_workers];
+        w = new_worker(srv);
+        if (w == NULL) {
+            log_error(NULL, "out of memory for worker %zu of %u; the connection waits "
+                      "for a running worker", srv->n_workers + 1,
+                      srv->limits.max_associations);
+            net_list_append(&srv->queue, conn);
+            return false;
+        }
         w->conn = conn;
         net_list_append(&srv->active, conn);
         rc = start_thread(&w->thread, worker_main, w);
@@ -205,7 +241,7 @@ void net_pool_wake_all(net_server *srv)
 void net_pool_join(net_server *srv)
 {
     for (size_t i = 0; i < srv->n_workers; i++)
-        pthread_join(srv->workers[i].thread, NULL);
+        pthread_join(srv->workers[i]->thread, NULL);
     for (size_t i = 0; i < srv->n_rejecters; i++)
         pthread_join(srv->rejecters[i], NULL);
     srv->n_workers = 0;

@@ -44,6 +44,7 @@ static int init_sync(net_server *srv)
         return rc;
 
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->listeners_lock, NULL);
     pthread_cond_init(&srv->reject_wake, NULL);
     return 0;
 }
@@ -90,10 +91,7 @@ int net_server_create(const net_listen_spec *specs, size_t n_specs,
         result = -ENOMEM;
         goto out;
     }
-    for (unsigned i = 0; i < limits->max_associations; i++) {
-        srv->workers[i].server = srv;
-        pthread_cond_init(&srv->workers[i].wake, NULL);
-    }
+    srv->worker_capacity = limits->max_associations;
 
     srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->event_fd < 0) {
@@ -130,14 +128,28 @@ bool net_server_stopping(const net_server *srv)
     return atomic_load(&srv->stop_requested);
 }
 
+/* The listener array may change on another thread; the lock is not part
+ * of the server's observable state, so const callers may take it. */
 size_t net_server_listener_count(const net_server *srv)
 {
-    return srv->n_listeners;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&srv->listeners_lock;
+    size_t n;
+
+    pthread_mutex_lock(lock);
+    n = srv->n_listeners;
+    pthread_mutex_unlock(lock);
+    return n;
 }
 
 uint16_t net_server_listener_port(const net_server *srv, size_t i)
 {
-    return i < srv->n_listeners ? srv->listeners[i].port : 0;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&srv->listeners_lock;
+    uint16_t port;
+
+    pthread_mutex_lock(lock);
+    port = i < srv->n_listeners ? srv->listeners[i].port : 0;
+    pthread_mutex_unlock(lock);
+    return port;
 }
 
 /* Returns the poll timeout in ms: until the oldest waiting connection
@@ -169,11 +181,12 @@ static int next_timeout(const net_server *srv, const struct timespec *now, bool 
 static void expire_waiting(net_server *srv)
 {
     struct timespec now;
-    int64_t max_wait_ns = (int64_t)srv->limits.max_wait_ms * 1000000LL;
+    int64_t max_wait_ns;
     net_conn *conn;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&srv->lock);
+    max_wait_ns = (int64_t)srv->limits.max_wait_ms * 1000000LL;
     while ((conn = srv->queue.head) != NULL &&
            net_ns_between(&conn->queued_at, &now) >= max_wait_ns) {
         log_ctx ctx;
@@ -214,9 +227,12 @@ typedef struct poll_set {
     uint64_t *ids;              /* association id of each waiting connection */
     size_t capacity;
     size_t n;
+    size_t n_listeners;         /* listeners polled, before the eventfd */
+    uint64_t generation;        /* listeners_generation when filled */
 } poll_set;
 
-/* Fills the poll set and returns the timeout for poll(). */
+/* Fills the poll set and returns the timeout for poll(). The caller holds
+ * listeners_lock. */
 static int fill_poll_set(net_server *srv, poll_set *set)
 {
     struct timespec now;
@@ -226,6 +242,8 @@ static int fill_poll_set(net_server *srv, poll_set *set)
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     paused = net_ns_between(&now, &srv->accept_paused_until) > 0;
+    set->n_listeners = srv->n_listeners;
+    set->generation = srv->listeners_generation;
 
     pthread_mutex_lock(&srv->lock);
     if (fixed + srv->queue.count > set->capacity) {
@@ -281,9 +299,13 @@ int net_server_run(net_server *srv)
     }
 
     while (!atomic_load(&srv->stop_requested)) {
-        int timeout = fill_poll_set(srv, &set);
-        int rc = poll(set.fds, set.n, timeout);
+        int timeout, rc;
 
+        pthread_mutex_lock(&srv->listeners_lock);
+        timeout = fill_poll_set(srv, &set);
+        pthread_mutex_unlock(&srv->listeners_lock);
+
+        rc = poll(set.fds, set.n, timeout);
         if (rc < 0 && errno != EINTR) {
             log_error(NULL, "poll in the accept loop failed: %s; retrying in 100 ms",
                       strerror(errno));
@@ -294,18 +316,30 @@ int net_server_run(net_server *srv)
             expire_waiting(srv);
             continue;
         }
-        if (set.fds[srv->n_listeners].revents != 0)
-            break;
 
-        for (size_t i = srv->n_listeners + 1; i < set.n; i++) {
+        /* The eventfd means a shutdown request or a new set of listeners. */
+        if (set.fds[set.n_listeners].revents != 0) {
+            uint64_t count;
+            ssize_t got = read(srv->event_fd, &count, sizeof count);
+
+            (void)got;
+            continue;
+        }
+
+        for (size_t i = set.n_listeners + 1; i < set.n; i++) {
             if (set.fds[i].revents != 0)
                 drop_if_waiting(srv, set.ids[i]);
         }
         expire_waiting(srv);
-        for (size_t i = 0; i < srv->n_listeners; i++) {
+
+        /* Descriptors of a replaced set may have been closed and reused. */
+        pthread_mutex_lock(&srv->listeners_lock);
+        for (size_t i = 0; i < set.n_listeners && set.generation == srv->listeners_generation;
+             i++) {
             if (set.fds[i].revents & POLLIN)
                 net_accept_batch(srv, &srv->listeners[i]);
         }
+        pthread_mutex_unlock(&srv->listeners_lock);
     }
 
 out:
@@ -326,13 +360,18 @@ void net_server_destroy(net_server *srv)
     if (srv->event_fd >= 0)
         close(srv->event_fd);
     if (srv->workers != NULL) {
-        for (unsigned i = 0; i < srv->limits.max_associations; i++)
-            pthread_cond_destroy(&srv->workers[i].wake);
+        for (size_t i = 0; i < srv->worker_capacity; i++) {
+            if (srv->workers[i] == NULL)
+                continue;
+            pthread_cond_destroy(&srv->workers[i]->wake);
+            free(srv->workers[i]);
+        }
     }
     free(srv->workers);
     free(srv->idle);
     pthread_cond_destroy(&srv->reject_wake);
     pthread_cond_destroy(&srv->finished);
+    pthread_mutex_destroy(&srv->listeners_lock);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }

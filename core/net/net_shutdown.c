@@ -61,11 +61,13 @@ static void wait_active(net_server *srv, unsigned timeout_ms)
 
 void net_shutdown_drain(net_server *srv)
 {
+    pthread_mutex_lock(&srv->listeners_lock);
     for (size_t i = 0; i < srv->n_listeners; i++) {
         if (srv->listeners[i].fd >= 0)
             close(srv->listeners[i].fd);
         srv->listeners[i].fd = -1;
     }
+    pthread_mutex_unlock(&srv->listeners_lock);
 
     pthread_mutex_lock(&srv->lock);
     log_info(NULL, "shutting down: stopped accepting; %zu associations active, "

@@ -34,14 +34,34 @@ void runtime_conf_release(runtime *rt, const cairn_conf *conf);
 /* Returns whether the AE with this title exists and is enabled now. */
 bool runtime_ae_enabled(runtime *rt, const char *title);
 
-/* Enables or disables an AE at run time. Returns -1 when no AE has that title. */
+/*
+ * Enables or disables an AE at run time. Returns -1 when no AE has that
+ * title. A disabled AE rejects new associations (called AE title not
+ * recognised); associations already running on it go on.
+ */
 int runtime_ae_set_enabled(runtime *rt, const char *title, bool enabled);
 
 /*
  * Loads the configuration file again and, when it is valid, puts it in
  * force for new associations: AEs, remotes and limits. Returns 0, or -1
  * with the error in err while the old configuration stays in force.
+ *
+ * Besides what conf_load() checks, a reload is rejected when it changes
+ * settings that only a restart applies: the `plugins` group,
+ * plugin_directory, index.plugin or storage.path. The error then reads
+ * "FILE:LINE: KEY: ... restart cairnd to apply it".
  */
 int runtime_reload(runtime *rt, char *err, size_t errlen);
+
+/*
+ * Called after every successful reload and after every change of an AE's
+ * enabled flag, on the thread that made the change and after the change is
+ * visible. Calls never overlap, so the function can safely reconfigure
+ * listeners from the state it reads.
+ */
+typedef void (*runtime_change_fn)(void *arg, runtime *rt);
+
+/* Sets the change function (NULL for none). Call it before other threads use rt. */
+void runtime_set_change_fn(runtime *rt, runtime_change_fn fn, void *arg);
 
 #endif

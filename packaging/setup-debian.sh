@@ -11,6 +11,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config git
     libconfig-dev libltdl-dev libsqlite3-dev zlib1g-dev libssl-dev
+    libmicrohttpd-dev libjansson-dev
     libcmocka-dev
     dcmtk libdcmtk-dev
     python3 python3-pydicom

@@ -97,6 +97,17 @@ typedef struct conf_remote {
     int line;
 } conf_remote;
 
+/* The HTTP control API (the `api` group). */
+typedef struct conf_api {
+    bool enabled;            /* default true */
+    char *bind;              /* IPv4 or IPv6 literal, or "localhost"; default 127.0.0.1 */
+    int port;                /* 1..65535, default 8104 */
+    char *token;             /* bearer token every request must carry, or NULL */
+    char *tls_certificate;   /* absolute path of a PEM file, or NULL for plain HTTP */
+    char *tls_key;           /* absolute path of a PEM file; set exactly when the certificate is */
+    int line;                /* line of the group, 0 when the file has none */
+} conf_api;
+
 /* A loaded configuration. Every string and array is owned by it. */
 typedef struct cairn_conf {
     char *path;               /* the path given to conf_load() */
@@ -113,6 +124,7 @@ typedef struct cairn_conf {
     size_t n_aes;
     conf_remote *remotes;     /* in file order, maybe none */
     size_t n_remotes;
+    conf_api api;
     struct conf_internal *internal;  /* the parsed libconfig tree */
 } cairn_conf;
 

@@ -147,4 +147,8 @@ int conf_load_aes(const conf_report *report, cairn_conf *conf,
 int conf_load_remotes(const conf_report *report, cairn_conf *conf,
                       const config_setting_t *root);
 
+/* Loads the `api` group (conf_api.c); conf_free_api frees what it stored. */
+int conf_load_api(const conf_report *report, cairn_conf *conf, const config_setting_t *root);
+void conf_free_api(conf_api *api);
+
 #endif

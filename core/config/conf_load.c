@@ -2,7 +2,8 @@
 /*
  * conf_load(): parses the file with libconfig, then reads and checks the
  * top-level groups the core owns (log, storage, index, network, dataset,
- * plugin_directory) and hands plugins, aes and remotes to their own files.
+ * plugin_directory) and hands plugins, aes, remotes and api to their own
+ * files.
  * Cross-references (an AE's plugins, the index plugin) are checked last,
  * once every section is known. Also the lookups and conf_destroy().
  */
@@ -25,7 +26,7 @@
 
 static const char *const top_level_keys[] = {
     "log", "storage", "index", "network", "dataset",
-    "plugin_directory", "plugins", "aes", "remotes",
+    "plugin_directory", "plugins", "aes", "remotes", "api",
 };
 static const char *const log_keys[] = {"level"};
 static const char *const storage_keys[] = {"path"};
@@ -357,6 +358,7 @@ int conf_load(const char *path, cairn_conf **out, char *err, size_t errlen)
         conf_load_plugins(&report, conf, root) != 0 ||
         conf_load_aes(&report, conf, root) != 0 ||
         conf_load_remotes(&report, conf, root) != 0 ||
+        conf_load_api(&report, conf, root) != 0 ||
         check_ae_plugins(&report, conf, root) != 0 ||
         check_index_plugin(&report, conf, root) != 0)
         goto out;
@@ -401,6 +403,7 @@ void conf_destroy(cairn_conf *conf)
         free(conf->remotes[i].host);
     }
     free(conf->remotes);
+    conf_free_api(&conf->api);
 
     conf_free_strings(conf->network.transfer_syntaxes, conf->network.n_transfer_syntaxes);
     free(conf->storage_path);

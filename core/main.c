@@ -2,7 +2,8 @@
 /*
  * cairnd: the Cairn archive daemon. Loads the configuration and the
  * plugins, opens the archive, listens on every enabled AE's address and
- * serves associations until SIGTERM or SIGINT.
+ * serves associations until SIGTERM or SIGINT. SIGHUP reloads the
+ * configuration file (see runtime/runtime.h for what a reload changes).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,17 +16,33 @@
 #include "config/conf.h"
 #include "net/net.h"
 #include "plugin/plugin.h"
+#include "runtime/runtime.h"
+#include "runtime/runtime_reloader.h"
 #include "util/log.h"
 
 #define DEFAULT_CONFIG CAIRN_SYSCONF_DIR "/cairn.conf"
 
 static net_server *running_server;
+static runtime_reloader *running_reloader;
+
+/* What the runtime's change function needs to apply a change. */
+typedef struct daemon_state {
+    net_server *server;
+    const char *level_override;  /* --log-level, or NULL */
+} daemon_state;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     if (running_server != NULL)
         net_server_request_shutdown(running_server);
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    if (running_reloader != NULL)
+        runtime_reloader_request(running_reloader);
 }
 
 static void usage(FILE *out)
@@ -52,14 +69,22 @@ static int install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return -1;
+    sa.sa_handler = on_reload_signal;
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
+        return -1;
 
     /* A peer that closes its socket must cost an EPIPE, not the process. */
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Collects one listen address per enabled AE; the server merges duplicates. */
-static net_listen_spec *listen_specs(const cairn_conf *conf, size_t *count)
+/*
+ * Collects one listen address per AE that is enabled in the file or at run
+ * time; the server merges duplicates. An AE disabled at run time keeps its
+ * address, so that its callers get A-ASSOCIATE-RJ rather than a refused
+ * connection.
+ */
+static net_listen_spec *listen_specs(const cairn_conf *conf, runtime *rt, size_t *count)
 {
     net_listen_spec *specs = calloc(conf->n_aes ? conf->n_aes : 1, sizeof *specs);
     size_t n = 0;
@@ -67,7 +92,7 @@ static net_listen_spec *listen_specs(const cairn_conf *conf, size_t *count)
     if (specs == NULL)
         return NULL;
     for (size_t i = 0; i < conf->n_aes; i++) {
-        if (!conf->aes[i].enabled)
+        if (!conf->aes[i].enabled && !runtime_ae_enabled(rt, conf->aes[i].title))
             continue;
         specs[n].bind = conf->aes[i].bind;
         specs[n].port = (uint16_t)conf->aes[i].port;
@@ -77,18 +102,54 @@ static net_listen_spec *listen_specs(const cairn_conf *conf, size_t *count)
     return specs;
 }
 
-static void log_aes(const cairn_conf *conf)
+static void log_aes(const cairn_conf *conf, runtime *rt)
 {
     for (size_t i = 0; i < conf->n_aes; i++) {
         const conf_ae *ae = &conf->aes[i];
 
         log_info(NULL, "AE %s %s on %s port %d (%zu plugin(s))", ae->title,
-                 ae->enabled ? "listening" : "disabled", ae->bind, ae->port, ae->n_plugins);
+                 runtime_ae_enabled(rt, ae->title) ? "listening" : "disabled", ae->bind,
+                 ae->port, ae->n_plugins);
     }
 }
 
-static int serve(const cairn_conf *conf, plugin_registry *plugins)
+/*
+ * Applies the configuration in force to the server after a reload or an
+ * AE flag change (a runtime_change_fn): listeners, limits and log level.
+ */
+static void apply_runtime(void *arg, runtime *rt)
 {
+    daemon_state *state = arg;
+    const cairn_conf *conf = runtime_conf_acquire(rt);
+    net_listen_spec *specs;
+    size_t n_specs = 0;
+
+    if (state->level_override == NULL)
+        log_set_level((enum log_level)conf->log_level);
+    if (net_server_stopping(state->server)) {
+        runtime_conf_release(rt, conf);
+        return;
+    }
+
+    specs = listen_specs(conf, rt, &n_specs);
+    if (specs == NULL || net_server_set_listeners(state->server, specs, n_specs) != 0)
+        log_error(NULL, "%s: listen addresses not updated (see the error above); AEs on a "
+                  "new address stay unreachable until a reload succeeds in opening it",
+                  conf->path);
+    if (net_server_set_limits(state->server, (unsigned)conf->network.max_associations,
+                              (unsigned)conf->network.max_wait * 1000u) != 0)
+        log_error(NULL, "%s: network limits not updated", conf->path);
+    log_aes(conf, rt);
+
+    free(specs);
+    runtime_conf_release(rt, conf);
+}
+
+static int serve(runtime *rt, plugin_registry *plugins, const char *level_override)
+{
+    const cairn_conf *conf = runtime_conf_acquire(rt);
+    daemon_state state = {.level_override = level_override};
+    runtime_reloader *reloader;
     const plugin_index *index = plugin_find_index(plugins, conf->index_plugin);
     archive *ar = NULL;
     net_server *server = NULL;
@@ -106,13 +167,13 @@ static int serve(const cairn_conf *conf, plugin_registry *plugins)
     if (archive_open(conf->storage_path, &index->ops, index->backend_state, &ar) != 0)
         goto out;
 
-    env = (assoc_env){.conf = conf, .plugins = plugins, .archive = ar};
+    env = (assoc_env){.runtime = rt, .conf = conf, .plugins = plugins, .archive = ar};
     limits = (net_limits){
         .max_associations = (unsigned)conf->network.max_associations,
         .max_wait_ms = (unsigned)conf->network.max_wait * 1000u,
         .shutdown_timeout_ms = (unsigned)conf->network.shutdown_timeout * 1000u,
     };
-    specs = listen_specs(conf, &n_specs);
+    specs = listen_specs(conf, rt, &n_specs);
     if (specs == NULL || n_specs == 0) {
         log_error(NULL, "%s: no enabled AE to listen for", conf->path);
         goto out;
@@ -121,12 +182,17 @@ static int serve(const cairn_conf *conf, plugin_registry *plugins)
                           &server) != 0)
         goto out;
 
+    state.server = server;
+    runtime_set_change_fn(rt, apply_runtime, &state);
+    if (runtime_reloader_start(rt, &running_reloader) != 0)
+        goto out;
+
     running_server = server;
     if (install_signal_handlers() != 0) {
         log_error(NULL, "cannot install signal handlers");
         goto out;
     }
-    log_aes(conf);
+    log_aes(conf, rt);
     log_info(NULL, "cairnd %s ready: storage %s, index %s", CAIRN_VERSION, conf->storage_path,
              index->ops.name);
 
@@ -134,10 +200,17 @@ static int serve(const cairn_conf *conf, plugin_registry *plugins)
     log_info(NULL, "cairnd stopped");
 
 out:
+    /* A reload in progress finishes before the server it reconfigures goes.
+     * The pointer is cleared first so that a later SIGHUP does nothing. */
+    reloader = running_reloader;
+    running_reloader = NULL;
+    runtime_reloader_stop(reloader);
+    runtime_set_change_fn(rt, NULL, NULL);
     running_server = NULL;
     net_server_destroy(server);
     free(specs);
     archive_close(ar);
+    runtime_conf_release(rt, conf);
     return result;
 }
 
@@ -157,6 +230,7 @@ int main(int argc, char **argv)
     char err[1024];
     cairn_conf *conf = NULL;
     plugin_registry *plugins = NULL;
+    runtime *rt = NULL;
     int opt, result = 1;
 
     while ((opt = getopt_long(argc, argv, "c:l:Vh", options, NULL)) != -1) {
@@ -200,10 +274,17 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    result = serve(conf, plugins);
+    /* The runtime owns the configuration from here on. */
+    if (runtime_create(conf, &rt) != 0) {
+        log_error(NULL, "out of memory for the run-time state");
+        goto out;
+    }
+    conf = NULL;
+    result = serve(rt, plugins, level_override);
 
 out:
     plugin_registry_destroy(plugins);
+    runtime_destroy(rt);
     conf_destroy(conf);
     return result;
 }

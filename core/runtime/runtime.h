@@ -47,7 +47,7 @@ int runtime_ae_set_enabled(runtime *rt, const char *title, bool enabled);
  * with the error in err while the old configuration stays in force.
  *
  * Besides what conf_load() checks, a reload is rejected when it changes
- * settings that only a restart applies: the `plugins` group,
+ * settings that only a restart applies: the `plugins` and `api` groups,
  * plugin_directory, index.plugin or storage.path. The error then reads
  * "FILE:LINE: KEY: ... restart cairnd to apply it".
  */

@@ -4,9 +4,10 @@
  * and the archive is opened once, so a reloaded file must keep the
  * `plugins` group (every member and setting), plugin_directory,
  * index.plugin and storage.path exactly as the daemon started with them.
- * The `plugins` groups are compared setting by setting in the libconfig
- * trees, which is why this file reads the configuration module's
- * internal header.
+ * The control API also starts once, so the `api` group may not change
+ * either. Groups are compared setting by setting in the libconfig trees,
+ * which is why this file reads the configuration module's internal
+ * header.
  */
 #include "runtime/runtime_internal.h"
 
@@ -127,19 +128,20 @@ static int compare_settings(const cairn_conf *next, const config_setting_t *a,
     return 0;
 }
 
-static int compare_plugins_group(const cairn_conf *started, const cairn_conf *next, char *err,
-                                 size_t errlen)
+/* Compares the top-level group name of both files, setting by setting. */
+static int compare_group(const cairn_conf *started, const cairn_conf *next, const char *name,
+                         char *err, size_t errlen)
 {
-    const config_setting_t *a = lookup(started, "plugins");
-    const config_setting_t *b = lookup(next, "plugins");
+    const config_setting_t *a = lookup(started, name);
+    const config_setting_t *b = lookup(next, name);
 
     if (a == NULL && b == NULL)
         return 0;
     if (a == NULL)
-        return restart_error(next, b, "plugins", "the group was added", err, errlen);
+        return restart_error(next, b, name, "the group was added", err, errlen);
     if (b == NULL)
-        return restart_error(next, NULL, "plugins", "the group was removed", err, errlen);
-    return compare_settings(next, a, b, "plugins", err, errlen);
+        return restart_error(next, NULL, name, "the group was removed", err, errlen);
+    return compare_settings(next, a, b, name, err, errlen);
 }
 
 /* Compares one string setting of both configurations, by value after conf_load(). */
@@ -154,7 +156,8 @@ static int compare_string(const cairn_conf *next, const char *key, const char *a
 int runtime_check_restart_settings(const cairn_conf *started, const cairn_conf *next,
                                    char *err, size_t errlen)
 {
-    if (compare_plugins_group(started, next, err, errlen) != 0)
+    if (compare_group(started, next, "plugins", err, errlen) != 0 ||
+        compare_group(started, next, "api", err, errlen) != 0)
         return -1;
     if (compare_string(next, "plugin_directory", started->plugin_directory,
                        next->plugin_directory, err, errlen) != 0)

@@ -13,8 +13,8 @@
 
 /*
  * Fails with "FILE:LINE: KEY: message" in err when next differs from
- * started in the `plugins` group, plugin_directory, index.plugin or
- * storage.path, which only a restart applies. Returns 0 when they match.
+ * started in the `plugins` or `api` group, plugin_directory, index.plugin
+ * or storage.path, which only a restart applies. Returns 0 when they match.
  */
 int runtime_check_restart_settings(const cairn_conf *started, const cairn_conf *next,
                                    char *err, size_t errlen);

@@ -242,7 +242,6 @@ static int fill_poll_set(net_server *srv, poll_set *set)
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     paused = net_ns_between(&now, &srv->accept_paused_until) > 0;
-    set->n_listeners = srv->n_listeners;
     set->generation = srv->listeners_generation;
 
     pthread_mutex_lock(&srv->lock);
@@ -260,13 +259,16 @@ static int fill_poll_set(net_server *srv, poll_set *set)
         }
     }
 
-    for (size_t i = 0; i < srv->n_listeners; i++) {
+    /* Listeners added at run time may not fit when the set could not grow;
+     * the ones left out are polled once memory allows. */
+    set->n_listeners = srv->n_listeners < set->capacity ? srv->n_listeners : set->capacity - 1;
+    for (size_t i = 0; i < set->n_listeners; i++) {
         set->fds[i].fd = paused ? -1 : srv->listeners[i].fd;
         set->fds[i].events = POLLIN;
     }
-    set->fds[srv->n_listeners].fd = srv->event_fd;
-    set->fds[srv->n_listeners].events = POLLIN;
-    set->n = fixed;
+    set->fds[set->n_listeners].fd = srv->event_fd;
+    set->fds[set->n_listeners].events = POLLIN;
+    set->n = set->n_listeners + 1;
 
     /* POLLRDHUP without POLLIN: an A-ASSOCIATE-RQ waiting to be read must
      * not wake the loop, only a peer that hung up. If the set could not

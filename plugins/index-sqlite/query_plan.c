@@ -2,11 +2,11 @@
 /*
  * Choices that steer SQLite's query plan. The index runs no ANALYZE, and
  * Debian's libsqlite3 is built without STAT4, so SQLite has no estimate of
- * how many rows a range selects. Left alone,
- * it starts a study query that has both a Patient's Name and a Study Date
- * range from the study_date index and reads every study in the range. A
- * name wildcard over six years of 100,000 studies took 93 ms that way
- * (tests/unit/test_index_query.c, CAIRN_QUERY_BENCH_STUDIES=100000).
+ * how many rows a range selects. Left alone, it starts a study query that
+ * has both a Patient's Name and a Study Date range from the study_date
+ * index and reads every study in the range. A name wildcard over six years
+ * of 100,000 studies took 93 ms that way (tests/unit/test_index_query.c,
+ * CAIRN_QUERY_BENCH_STUDIES=100000).
  *
  * A Patient's Name that gives its first characters selects few patients
  * whatever the dates, so query_match.c then bounds each name column to

@@ -23,6 +23,12 @@ static const char *const api_keys[] = {
     "enabled", "bind", "port", "token", "tls_certificate", "tls_key",
 };
 
+/* Returns the member key of group, or NULL when the file has no `api` group. */
+static const config_setting_t *api_member(const config_setting_t *group, const char *key)
+{
+    return group != NULL ? config_setting_get_member(group, key) : NULL;
+}
+
 /* Returns whether bind is "localhost", an address in 127.0.0.0/8 or ::1. */
 static bool is_loopback(const char *bind)
 {
@@ -60,7 +66,7 @@ static const char *token_problem(const char *token)
 static int read_tls_file(const conf_report *report, cairn_conf *conf,
                          const config_setting_t *group, const char *key, char **out)
 {
-    const config_setting_t *setting = config_setting_get_member(group, key);
+    const config_setting_t *setting = api_member(group, key);
     char path[CONF_PATH_MAX];
     const char *value;
 
@@ -89,11 +95,11 @@ static int check_security(const conf_report *report, const cairn_conf *conf,
         const char *set = api->tls_certificate != NULL ? "tls_certificate" : "tls_key";
         const char *missing = api->tls_certificate != NULL ? "api.tls_key" : "api.tls_certificate";
 
-        return conf_error(report, config_setting_get_member(group, set), missing,
+        return conf_error(report, api_member(group, set), missing,
                           "missing: TLS needs both api.tls_certificate and api.tls_key");
     }
     if (api->enabled && api->token == NULL && !is_loopback(api->bind))
-        return conf_error(report, config_setting_get_member(group, "bind"), "api.bind",
+        return conf_error(report, api_member(group, "bind"), "api.bind",
                           "listening on \"%s\", which is not a loopback address, requires "
                           "api.token: set a token or bind to 127.0.0.1", api->bind);
     return 0;
@@ -119,11 +125,11 @@ int conf_load_api(const conf_report *report, cairn_conf *conf, const config_sett
 
     problem = conf_bind_problem(bind);
     if (problem != NULL)
-        return conf_error(report, config_setting_get_member(group, "bind"), "api.bind",
+        return conf_error(report, api_member(group, "bind"), "api.bind",
                           "invalid address \"%s\": %s", bind, problem);
     problem = token != NULL ? token_problem(token) : NULL;
     if (problem != NULL)
-        return conf_error(report, config_setting_get_member(group, "token"), "api.token",
+        return conf_error(report, api_member(group, "token"), "api.token",
                           "invalid token: %s", problem);
 
     api->port = (int)port;

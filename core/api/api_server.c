@@ -250,25 +250,26 @@ static int start_daemon(api_server *server, const conf_api *settings)
     if (server->tls_certificate_pem != NULL)
         flags |= MHD_USE_TLS;
 
-    /* The daemon's threads inherit a mask that leaves SIGTERM and SIGINT to the main thread. */
+    /* The logger comes first so that libmicrohttpd sends every message to it.
+     * The daemon's threads inherit a mask that leaves SIGTERM and SIGINT to the main thread. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (server->tls_certificate_pem != NULL)
         server->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, &addr.sa,
+            flags, 0, NULL, NULL, handle, server, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
+            MHD_OPTION_SOCK_ADDR, &addr.sa,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT_S,
             MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
-            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
             MHD_OPTION_HTTPS_MEM_KEY, server->tls_key_pem,
             MHD_OPTION_HTTPS_MEM_CERT, server->tls_certificate_pem, MHD_OPTION_END);
     else
         server->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR, &addr.sa,
+            flags, 0, NULL, NULL, handle, server, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server,
+            MHD_OPTION_SOCK_ADDR, &addr.sa,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT_S,
-            MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
-            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, server, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     if (server->daemon == NULL) {

@@ -20,6 +20,8 @@
 
 #include <openssl/evp.h>
 
+#include "metrics/metrics.h"
+
 /* Bytes buffered before a write(2); bounds memory per association. */
 #define TMP_BUFFER_SIZE (256 * 1024)
 
@@ -487,6 +489,7 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     cairn_status result = CAIRN_OK;
     struct timespec now;
     cairn_instance_file file;
+    uint64_t started_us;
 
     /* 1. The bytes reach the disk. */
     if (archive_tmp_flush(tmp) != 0 || fdatasync(tmp->fd) != 0) {
@@ -530,8 +533,10 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
         .received_at_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000,
         .calling_ae = calling_ae,
     };
+    started_us = metrics_now_us();
     result = ar->ops->store_instance(ar->db, (const cairn_dataset *)attributes, &file, policy,
                                      outcome, &replaced);
+    metrics_index_latency(metrics_now_us() - started_us);
     if (result != CAIRN_OK) {
         log_error(log, "archive: index did not record %s: %s", sop_instance_uid,
                   cairn_strerror(result));
@@ -548,6 +553,8 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     }
     log_debug(log, "archive: %s stored as %s (%llu bytes)", sop_instance_uid, rel,
               (unsigned long long)tmp->size);
+    metrics_add(METRIC_INSTANCES_RECEIVED, 1);
+    metrics_add(METRIC_BYTES_RECEIVED, tmp->size);
 
 out:
     /* The final name goes before the temporary one, so recovery never sees a final name alone. */

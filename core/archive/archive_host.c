@@ -5,6 +5,7 @@
  */
 #include "archive/archive.h"
 #include "dimse/dimse_host.h"
+#include "metrics/metrics.h"
 
 cairn_status archive_host_store(cairn_assoc *assoc, const cairn_message *request,
                                 cairn_duplicate_policy policy, cairn_store_outcome *outcome)
@@ -29,6 +30,8 @@ cairn_status archive_host_query(cairn_assoc *assoc, const cairn_index_query *que
                                 cairn_index_row_fn fn, void *arg)
 {
     const cairn_index_ops *ops;
+    uint64_t started;
+    cairn_status status;
 
     if (assoc == NULL || assoc->archive == NULL || query == NULL || fn == NULL)
         return CAIRN_ERR_INVALID_ARGUMENT;
@@ -36,5 +39,10 @@ cairn_status archive_host_query(cairn_assoc *assoc, const cairn_index_query *que
     ops = archive_index_ops(assoc->archive);
     if (ops->query == NULL)
         return CAIRN_ERR_UNSUPPORTED;
-    return ops->query(archive_index_db(assoc->archive), query, fn, arg);
+
+    /* NOTE: the time includes fn, which for C-FIND sends each match to the peer. */
+    started = metrics_now_us();
+    status = ops->query(archive_index_db(assoc->archive), query, fn, arg);
+    metrics_index_latency(metrics_now_us() - started);
+    return status;
 }

@@ -11,12 +11,24 @@
 #include <string.h>
 
 #include "dcm/dcm.h"
+#include "metrics/metrics.h"
 
 /* Maximum length of a service's SOP Class Extended Negotiation reply. */
 #define EXT_NEG_ANSWER_MAX 1024
 
 static int reject(ul_assoc_rj *rj, uint8_t result, uint8_t source, uint8_t reason)
 {
+    if (source == UL_REJECT_SOURCE_USER && reason == UL_REJECT_USER_CALLED_AE_NOT_RECOGNIZED)
+        metrics_add(METRIC_ASSOC_REJECTED_CALLED_AE, 1);
+    else if (source == UL_REJECT_SOURCE_USER &&
+             reason == UL_REJECT_USER_CALLING_AE_NOT_RECOGNIZED)
+        metrics_add(METRIC_ASSOC_REJECTED_CALLING_AE, 1);
+    else if (source == UL_REJECT_SOURCE_PROVIDER_PRESENTATION &&
+             reason == UL_REJECT_PRESENTATION_LOCAL_LIMIT_EXCEEDED)
+        metrics_add(METRIC_ASSOC_REJECTED_LOCAL_LIMIT, 1);
+    else
+        metrics_add(METRIC_ASSOC_REJECTED_OTHER, 1);
+
     rj->result = result;
     rj->source = source;
     rj->reason = reason;

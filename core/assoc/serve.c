@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dimse/dimse.h"
+#include "metrics/metrics.h"
 
 void assoc_ul_params(const cairn_conf *conf, ul_params *params)
 {
@@ -174,19 +175,25 @@ static void end_association(cairn_assoc *assoc, int dimse_rc)
     case DIMSE_RELEASE_REQUESTED:
         ul_release_respond(assoc->ul);
         log_info(&assoc->log, "association released");
+        metrics_add(METRIC_ASSOC_RELEASED, 1);
         break;
     case DIMSE_PEER_ABORTED:
         log_info(&assoc->log, "association aborted by the peer");
+        metrics_add(METRIC_ASSOC_ABORTED_BY_PEER, 1);
         break;
     case DIMSE_CLOSED:
         log_info(&assoc->log, "connection closed by the peer");
+        metrics_add(METRIC_ASSOC_ABORTED_BY_PEER, 1);
         break;
     case DIMSE_IDLE_TIMEOUT:
         log_info(&assoc->log, "idle for %d s; aborting the association",
                  assoc->conf->network.idle_timeout);
         ul_abort(assoc->ul, UL_ABORT_SOURCE_PROVIDER, UL_ABORT_REASON_NOT_SPECIFIED);
+        metrics_add(METRIC_ASSOC_ABORTED_LOCALLY, 1);
         break;
     default:
+        /* Protocol errors and timeouts inside a message. */
+        metrics_add(METRIC_ASSOC_ABORTED_LOCALLY, 1);
         break;
     }
 }
@@ -216,6 +223,7 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
         if (net_server_stopping(net_conn_server(conn))) {
             log_info(&assoc->log, "daemon is stopping; aborting the association");
             ul_abort(assoc->ul, UL_ABORT_SOURCE_PROVIDER, UL_ABORT_REASON_NOT_SPECIFIED);
+            metrics_add(METRIC_ASSOC_ABORTED_LOCALLY, 1);
             return;
         }
 
@@ -232,6 +240,7 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
         dimse_message_clear(&msg);
         if (rc != 0) {
             log_warn(&assoc->log, "cannot send a response; association ended");
+            metrics_add(METRIC_ASSOC_ABORTED_LOCALLY, 1);
             return;
         }
     }
@@ -290,8 +299,11 @@ static void serve_association(const assoc_env *env, const cairn_conf *conf, net_
     assoc.ae = neg.ae;
     ul_assoc_set_log_ctx(assoc.ul, &assoc.log);
     log_negotiation(&assoc);
+    metrics_add(METRIC_ASSOC_ACCEPTED, 1);
+    metrics_gauge_add(METRIC_ASSOC_OPEN, 1);
 
     serve_messages(env, &assoc, conn);
+    metrics_gauge_add(METRIC_ASSOC_OPEN, -1);
     ul_assoc_destroy(assoc.ul);
 }
 
@@ -325,6 +337,7 @@ void assoc_reject_busy(void *arg, net_conn *conn)
 
     assoc_ul_params(conf, &params);
     ul_accept(dup(net_conn_fd(conn)), &params, reject_local_limit, NULL, &ul);
+    metrics_add(METRIC_ASSOC_REJECTED_LOCAL_LIMIT, 1);
     log_warn(&log, "association from %s rejected: all %d workers stayed busy for %d s "
              "(transient, local limit exceeded)", net_conn_peer(conn),
              conf->network.max_associations, conf->network.max_wait);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "assoc/assoc.h"
+#include "metrics/metrics.h"
 #include "ul/ul.h"
 
 static int build_response_command(const cairn_message *msg, const cairn_reply *reply,
@@ -63,6 +64,7 @@ int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cair
               dimse_command_name((uint16_t)(msg->command_field | DIMSE_RESPONSE_BIT)),
               msg->message_id, reply->status, reply->error_comment[0] ? ": " : "",
               reply->error_comment);
+    metrics_dimse((uint16_t)(msg->command_field | DIMSE_RESPONSE_BIT), reply->status);
     result = 0;
 
 out:

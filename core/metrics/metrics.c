@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "dimse/dimse.h"
 
@@ -103,6 +104,14 @@ void metrics_index_latency(uint64_t microseconds)
     atomic_fetch_add_explicit(&latency_count, 1, memory_order_relaxed);
 }
 
+uint64_t metrics_now_us(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
 /* One exported sample of a counter or gauge. */
 typedef struct sample {
     const char *name;
@@ -130,8 +139,8 @@ static const sample samples[] = {
      "{side=\"peer\"}", METRIC_ASSOC_ABORTED_BY_PEER},
     {"cairn_associations_aborted_total", NULL, "counter", "{side=\"local\"}",
      METRIC_ASSOC_ABORTED_LOCALLY},
-    {"cairn_instances_received_total", "Instances received by C-STORE and stored.", "counter", "",
-     METRIC_INSTANCES_RECEIVED},
+    {"cairn_instances_received_total", "Instances received by C-STORE and committed.", "counter",
+     "", METRIC_INSTANCES_RECEIVED},
     {"cairn_received_bytes_total", "Bytes of the instance files stored from C-STORE.", "counter",
      "", METRIC_BYTES_RECEIVED},
     {"cairn_instances_sent_total", "Instances sent by C-STORE and answered by the peer.",

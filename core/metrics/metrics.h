@@ -45,6 +45,9 @@ void metrics_dimse(uint16_t command_field, uint16_t status);
 /* Records how long one index call took, in microseconds. */
 void metrics_index_latency(uint64_t microseconds);
 
+/* Returns the CLOCK_MONOTONIC time in microseconds, to time calls with. */
+uint64_t metrics_now_us(void);
+
 /* Returns the current value of one counter or gauge. */
 uint64_t metrics_counter_value(enum metric_counter counter);
 int64_t metrics_gauge_value(enum metric_gauge gauge);

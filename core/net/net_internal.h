@@ -36,6 +36,7 @@ typedef struct net_conn_list {
     net_conn *head;
     net_conn *tail;
     size_t count;
+    bool counts_waiting;  /* count is mirrored in the METRIC_ASSOC_WAITING gauge */
 } net_conn_list;
 
 typedef struct net_worker {

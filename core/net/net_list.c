@@ -6,6 +6,8 @@
  */
 #include "net/net_internal.h"
 
+#include "metrics/metrics.h"
+
 void net_list_append(net_conn_list *list, net_conn *conn)
 {
     conn->next = NULL;
@@ -16,6 +18,8 @@ void net_list_append(net_conn_list *list, net_conn *conn)
         list->head = conn;
     list->tail = conn;
     list->count++;
+    if (list->counts_waiting)
+        metrics_gauge_add(METRIC_ASSOC_WAITING, 1);
 }
 
 void net_list_remove(net_conn_list *list, net_conn *conn)
@@ -32,6 +36,8 @@ void net_list_remove(net_conn_list *list, net_conn *conn)
     conn->prev = NULL;
     conn->next = NULL;
     list->count--;
+    if (list->counts_waiting)
+        metrics_gauge_add(METRIC_ASSOC_WAITING, -1);
 }
 
 net_conn *net_list_pop(net_conn_list *list)

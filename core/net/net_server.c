@@ -76,6 +76,7 @@ int net_server_create(const net_listen_spec *specs, size_t n_specs,
     srv->reject = reject;
     srv->arg = arg;
     srv->next_id = 1;
+    srv->queue.counts_waiting = true;
     atomic_init(&srv->stop_requested, false);
 
     result = -init_sync(srv);

@@ -22,6 +22,7 @@
 
 #include "dcmtk/transcode.h"
 #include "dimse/dimse.h"
+#include "metrics/metrics.h"
 #include "scu/scu_response.h"
 
 #define TAG_MOVE_ORIGINATOR_AE DCM_TAG(0x0000, 0x1030)
@@ -188,6 +189,10 @@ cairn_status scu_send_store(const scu_channel *channel, const scu_store_request 
 
     result = scu_read_store_response(channel, request->message_id, request->sop_instance_uid,
                                      status);
+    if (result == CAIRN_OK) {
+        metrics_add(METRIC_INSTANCES_SENT, 1);
+        metrics_add(METRIC_BYTES_SENT, src->size);
+    }
 
 out:
     release_dataset(&p);

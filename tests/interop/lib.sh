@@ -70,6 +70,7 @@ aes = (
   { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
     plugins = [ "verification", "storage", "qr" ]; $ae_extra }
 );
+$(api_settings)
 CONF
 }
 
@@ -132,4 +133,16 @@ finish() {
     fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
+}
+
+# Prints the api group for write_config: the control API on 127.0.0.1
+# port $API_PORT, plus the settings in $API_EXTRA, when API_PORT is set.
+# Otherwise the API is off, so that daemons of tests running side by side
+# never compete for its default port.
+api_settings() {
+    if [ -n "${API_PORT:-}" ]; then
+        echo "api = { bind = \"127.0.0.1\"; port = $API_PORT; ${API_EXTRA:-} };"
+    else
+        echo 'api = { enabled = false; };'
+    fi
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Outgoing associations to configured remote AEs (C-MOVE destinations):
- * the host API's outbound_open, outbound_store and outbound_close. Each
+ * Outgoing associations to configured remote AEs (C-MOVE destinations and
+ * the send jobs): the host API's outbound_open, outbound_store and
+ * outbound_close, and scu_outbound_open_as for callers without an
+ * association. Each
  * remote allows remotes[].max_associations of them at once; outbound_open
  * waits up to SCU_SLOT_WAIT_SECONDS for a slot, then fails with
  * CAIRN_ERR_LIMIT.
  */
 #include "scu/scu_host.h"
+#include "scu/scu_outbound.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,10 +129,11 @@ out:
     return result;
 }
 
-cairn_status scu_host_outbound_open(cairn_assoc *origin, const char *remote_title,
-                                    const char *const *sop_classes,
-                                    const char *const *transfer_syntaxes, size_t count,
-                                    cairn_outbound **out)
+cairn_status scu_outbound_open_as(const cairn_conf *conf, const char *storage_path,
+                                  const log_ctx *log, const char *calling_ae,
+                                  const char *remote_title, const char *const *sop_classes,
+                                  const char *const *transfer_syntaxes, size_t count,
+                                  cairn_outbound **out)
 {
     const conf_remote *remote;
     cairn_outbound *ob;
@@ -137,17 +141,17 @@ cairn_status scu_host_outbound_open(cairn_assoc *origin, const char *remote_titl
 
     if (out != NULL)
         *out = NULL;
-    if (origin == NULL || origin->conf == NULL || remote_title == NULL || out == NULL ||
-        (count > 0 && (sop_classes == NULL || transfer_syntaxes == NULL)))
+    if (conf == NULL || storage_path == NULL || calling_ae == NULL || remote_title == NULL ||
+        out == NULL || (count > 0 && (sop_classes == NULL || transfer_syntaxes == NULL)))
         return CAIRN_ERR_INVALID_ARGUMENT;
 
-    remote = conf_find_remote(origin->conf, remote_title);
+    remote = conf_find_remote(conf, remote_title);
     if (remote == NULL) {
-        log_warn(&origin->log, "scu: remote AE \"%s\" is not configured (remotes)", remote_title);
+        log_warn(log, "scu: remote AE \"%s\" is not configured (remotes)", remote_title);
         return CAIRN_ERR_NOT_FOUND;
     }
     if (scu_slot_acquire(remote->title, remote->max_associations) != 0) {
-        log_warn(&origin->log, "scu: all %d associations to %s stayed in use for %d s",
+        log_warn(log, "scu: all %d associations to %s stayed in use for %d s",
                  remote->max_associations, remote->title, SCU_SLOT_WAIT_SECONDS);
         return CAIRN_ERR_LIMIT;
     }
@@ -157,14 +161,13 @@ cairn_status scu_host_outbound_open(cairn_assoc *origin, const char *remote_titl
         scu_slot_release(remote->title);
         return CAIRN_ERR_NO_MEMORY;
     }
-    ob->log = origin->log;
+    if (log != NULL)
+        ob->log = *log;
     snprintf(ob->remote_title, sizeof ob->remote_title, "%s", remote->title);
-    snprintf(ob->storage_path, sizeof ob->storage_path, "%s",
-             origin->archive ? archive_storage_path(origin->archive) : origin->conf->storage_path);
-    ob->response_timeout_ms = (unsigned)origin->conf->network.dimse_timeout * 1000u;
+    snprintf(ob->storage_path, sizeof ob->storage_path, "%s", storage_path);
+    ob->response_timeout_ms = (unsigned)conf->network.dimse_timeout * 1000u;
 
-    st = connect_remote(ob, origin->conf, remote, origin->called_ae, sop_classes,
-                        transfer_syntaxes, count);
+    st = connect_remote(ob, conf, remote, calling_ae, sop_classes, transfer_syntaxes, count);
     if (st != CAIRN_OK) {
         scu_slot_release(ob->remote_title);
         free(ob);
@@ -172,6 +175,23 @@ cairn_status scu_host_outbound_open(cairn_assoc *origin, const char *remote_titl
     }
     *out = ob;
     return CAIRN_OK;
+}
+
+cairn_status scu_host_outbound_open(cairn_assoc *origin, const char *remote_title,
+                                    const char *const *sop_classes,
+                                    const char *const *transfer_syntaxes, size_t count,
+                                    cairn_outbound **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (origin == NULL || origin->conf == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    return scu_outbound_open_as(origin->conf,
+                                origin->archive ? archive_storage_path(origin->archive)
+                                                : origin->conf->storage_path,
+                                &origin->log, origin->called_ae, remote_title, sop_classes,
+                                transfer_syntaxes, count, out);
 }
 
 cairn_status scu_host_outbound_store(cairn_outbound *ob, const cairn_instance_file *file,

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "archive/archive.h"
 #include "assoc/assoc.h"
 #include "config/conf.h"
+#include "jobs/jobs.h"
 #include "net/net.h"
 #include "plugin/plugin.h"
 #include "runtime/runtime.h"
@@ -153,6 +155,8 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     const plugin_index *index = plugin_find_index(plugins, conf->index_plugin);
     archive *ar = NULL;
     net_server *server = NULL;
+    jobs *js = NULL;
+    api_server *api = NULL;
     net_listen_spec *specs = NULL;
     size_t n_specs = 0;
     assoc_env env;
@@ -186,6 +190,8 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     runtime_set_change_fn(rt, apply_runtime, &state);
     if (runtime_reloader_start(rt, &running_reloader) != 0)
         goto out;
+    if (jobs_create(rt, ar, &js) != 0 || api_server_start(rt, ar, plugins, js, &api) != 0)
+        goto out;
 
     running_server = server;
     if (install_signal_handlers() != 0) {
@@ -200,6 +206,9 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     log_info(NULL, "cairnd stopped");
 
 out:
+    /* The API goes first, since its requests use the jobs, the runtime and the archive. */
+    api_server_stop(api);
+    jobs_destroy(js);
     /* A reload in progress finishes before the server it reconfigures goes.
      * The pointer is cleared first so that a later SIGHUP does nothing. */
     reloader = running_reloader;

@@ -11,12 +11,13 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config git
     libconfig-dev libltdl-dev libsqlite3-dev zlib1g-dev libssl-dev
-    libmicrohttpd-dev libjansson-dev
+    libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
     libcmocka-dev
     dcmtk libdcmtk-dev
     python3 python3-pydicom
     libgdcm-tools
     bc procps
+    curl jq openssl
 )
 
 # Node.js and npm run the dcmjs-dimse peer; a Node.js already on the

@@ -25,6 +25,18 @@ enum {
     CLI_EXIT_USAGE = 2    /* invalid command line */
 };
 
+/* The configuration file read when --config is not given. */
+#define CLI_DEFAULT_CONFIG CAIRN_SYSCONF_DIR "/cairn.conf"
+
+/* Default of check --min-age, in seconds, as a number and as text for the help. */
+#define CLI_DEFAULT_MIN_AGE 60
+#define CLI_DEFAULT_MIN_AGE_TEXT "60"
+
+/* Writes the help of every command and option (cli_usage.c). */
+void cli_usage(FILE *out);
+/* Writes the help of one command. Returns -1 when there is no such command. */
+int cli_usage_command(FILE *out, const char *name);
+
 /* Prints "cairn: " and the formatted message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

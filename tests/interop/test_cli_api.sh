@@ -21,6 +21,7 @@ PORT=$(free_port)
 QR_PORT=$(free_port)
 SCP_PORT=$(free_port)
 API_PORT=$(free_port)
+SILENT_PORT=$(free_port)
 TEST_DATA="$PYDICOM_DATA/test_files"
 QR_DIR="$TEST_TMP/qr"
 SCP_DIR="$TEST_TMP/scp"
@@ -108,7 +109,8 @@ aes = ( { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
           plugins = [ "verification", "storage", "qr" ]; } );
 remotes = (
   { title = "QRSCP"; host = "127.0.0.1"; port = $QR_PORT; },
-  { title = "STORESCP"; host = "127.0.0.1"; port = $SCP_PORT; }
+  { title = "STORESCP"; host = "127.0.0.1"; port = $SCP_PORT; },
+  { title = "SILENT"; host = "127.0.0.1"; port = $SILENT_PORT; }
 );
 api = { bind = "127.0.0.1"; port = $API_PORT; ${1:-} };
 CONF
@@ -171,6 +173,16 @@ CONF
 dcmqrscp -c "$QR_DIR/dcmqrscp.cfg" > "$QR_DIR/log" 2>&1 &
 PEER_PIDS+=($!)
 storescp -od "$SCP_DIR" "$SCP_PORT" > "$TEST_TMP/storescp.log" 2>&1 &
+PEER_PIDS+=($!)
+# SILENT accepts TCP connections and never sends a byte, so a job to it stays running.
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); held=[]
+end=time.time()+300
+while time.time()<end:
+    s.settimeout(1)
+    try: held.append(s.accept()[0])
+    except OSError: pass' "$SILENT_PORT" &
 PEER_PIDS+=($!)
 check "dcmqrscp starts" wait_echo QRSCP "$QR_PORT"
 check "storescp starts" wait_echo STORESCP "$SCP_PORT"
@@ -243,7 +255,7 @@ expect_text jobs-unknown err "(HTTP 404)" "jobs show names the HTTP status"
 run echo-unknown --config "$CONF" echo NOSUCH
 expect_rc echo-unknown 1 "echo to an unknown remote"
 expect_text echo-unknown err 'unknown remote "NOSUCH"' "echo names the unknown remote"
-expect_text echo-unknown err "QRSCP, STORESCP" "echo lists the configured remotes"
+expect_text echo-unknown err "QRSCP, STORESCP, SILENT" "echo lists the configured remotes"
 run echo --config "$CONF" echo QRSCP
 if [ "$RC" = 0 ]; then
     expect_text echo out "C-ECHO to QRSCP" "echo QRSCP succeeds"
@@ -345,6 +357,17 @@ expect_text send-show out "state:     succeeded" "jobs show says succeeded"
 run send-unknown --config "$CONF" send NOSUCH --study "$CT_STUDY"
 expect_rc send-unknown 1 "send to an unknown remote"
 expect_text send-unknown err "(HTTP 400)" "the send error names the HTTP status"
+
+# --timeout stops the wait, and the job goes on until it is cancelled.
+run send-timeout --config "$CONF" send SILENT --study "$CT_STUDY" --wait --timeout 1
+expect_rc send-timeout 1 "send --wait --timeout 1 to a silent remote"
+expect_text send-timeout err "timed out after 1 s waiting for job" "the wait times out"
+SILENT_JOB=$(grep -oE 'job [0-9a-f-]{36}' "$TEST_TMP/send-timeout.err" | head -n 1 | cut -c5-)
+run silent-cancel --config "$CONF" jobs cancel "$SILENT_JOB"
+expect_rc silent-cancel 0 "jobs cancel of the running send"
+run silent-show --config "$CONF" jobs show "$SILENT_JOB" --wait --timeout 60 --json
+expect_rc silent-show 1 "jobs show --wait of a cancelled job"
+check "the silent send ends cancelled" test "$(json_of silent-show "j['state']")" = cancelled
 
 # --- jobs ---
 run jobs-list --config "$CONF" jobs

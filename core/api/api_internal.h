@@ -85,6 +85,7 @@ void api_get_aes(const api_request *req, api_response *res);
 void api_set_ae_enabled(const api_request *req, api_response *res, const char *title,
                         bool enabled);
 void api_get_remotes(const api_request *req, api_response *res);
+void api_echo_remote(const api_request *req, api_response *res, const char *title);
 void api_list_level(const api_request *req, api_response *res, cairn_index_level level);
 void api_list_jobs(const api_request *req, api_response *res);
 void api_submit_job(const api_request *req, api_response *res);

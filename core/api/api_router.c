@@ -123,6 +123,16 @@ static bool route_ae(const api_request *req, api_response *res, char **segments,
     return true;
 }
 
+static bool route_remote(const api_request *req, api_response *res, char **segments, int n)
+{
+    if (n != 3 || strcmp(segments[0], "remotes") != 0 || strcmp(segments[2], "echo") != 0)
+        return false;
+
+    if (method_allowed(req, res, ALLOW_POST))
+        api_echo_remote(req, res, segments[1]);
+    return true;
+}
+
 static bool route_job(const api_request *req, api_response *res, char **segments, int n)
 {
     if ((n != 2 && n != 3) || strcmp(segments[0], "jobs") != 0)
@@ -161,7 +171,8 @@ void api_route(const api_request *req, api_response *res)
 
     if (n == 1 && route_top(req, res, segments[0]))
         return;
-    if (route_ae(req, res, segments, n) || route_job(req, res, segments, n))
+    if (route_ae(req, res, segments, n) || route_remote(req, res, segments, n) ||
+        route_job(req, res, segments, n))
         return;
 
 unknown:

@@ -4,10 +4,9 @@
  * remotes, through POST /v1/remotes/{title}/echo, so that the echo leaves
  * from the daemon's host with its calling AE title, as its jobs do. The
  * remote is first looked up in GET /v1/remotes, so an unknown title is
- * reported with the list of configured ones.
- *
- * NOTE: the control API of this release has no echo path yet, and cairnd
- * answers 404 for it. The command then says so and exits with 1.
+ * reported with the list of configured ones. A failed echo is reported
+ * with the API's message and HTTP status (502 rejected or unreachable,
+ * 504 timed out).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,23 @@ static json_t *find_remote(cli_api *api, const char *title)
     return found;
 }
 
+/* Prints one line from the remote's entry and the echo reply; members the reply lacks are left out. */
+static void print_success(const char *title, const json_t *remote, const json_t *reply)
+{
+    const char *host = json_string_value(json_object_get(remote, "host"));
+    const char *calling_ae = json_string_value(json_object_get(reply, "calling_ae"));
+    const json_t *milliseconds = json_object_get(reply, "milliseconds");
+
+    printf("C-ECHO to %s (%s port %lld)", title, host != NULL ? host : "?",
+           (long long)json_integer_value(json_object_get(remote, "port")));
+    if (calling_ae != NULL)
+        printf(" from %s", calling_ae);
+    printf(" succeeded");
+    if (json_is_integer(milliseconds))
+        printf(" in %lld ms", (long long)json_integer_value(milliseconds));
+    printf("\n");
+}
+
 int cli_echo(cli_api *api, const cli_job_args *args)
 {
     json_t *remote = find_remote(api, args->remote);
@@ -55,7 +71,6 @@ int cli_echo(cli_api *api, const cli_job_args *args)
     json_t *reply = NULL;
     char *escaped = NULL;
     char path[256];
-    long status = 0;
     int rc = CLI_EXIT_FAILURE;
 
     if (remote == NULL)
@@ -68,18 +83,12 @@ int cli_echo(cli_api *api, const cli_job_args *args)
         json_object_set_new(body, "calling_ae", json_string(args->calling_ae));
     snprintf(path, sizeof path, "/v1/remotes/%s/echo", escaped);
 
-    if (cli_api_call(api, "POST", path, body, &reply, &status) != 0) {
-        if (status == 404)
-            cli_error("the control API at %s has no C-ECHO path (POST %s): this cairnd cannot "
-                      "echo a remote yet", cli_api_url(api), path);
+    if (cli_api_call(api, "POST", path, body, &reply, NULL) != 0)
         goto out;
-    }
     if (args->json)
         cli_print_json(reply);
     else
-        printf("C-ECHO to %s (%s port %lld) succeeded\n", args->remote,
-               json_string_value(json_object_get(remote, "host")),
-               (long long)json_integer_value(json_object_get(remote, "port")));
+        print_success(args->remote, remote, reply);
     rc = CLI_EXIT_OK;
 
 out:

@@ -119,6 +119,9 @@ int scu_propose_contexts(ul_assoc_rq *rq, const char *const *sop_classes,
                          const char *const *transfer_syntaxes, size_t count,
                          const log_ctx *log);
 
+/* Describes the source and reason of an A-ASSOCIATE-RJ in a few words. */
+const char *scu_reject_reason(const ul_assoc_rj *rj);
+
 /*
  * Takes one of the max_associations slots of remote title, waiting up to
  * SCU_SLOT_WAIT_SECONDS for one to free. Returns 0, or -1 when none freed.

@@ -30,7 +30,7 @@ struct cairn_outbound {
     bool failed; /* the association broke; only close remains */
 };
 
-static const char *reject_reason(const ul_assoc_rj *rj)
+const char *scu_reject_reason(const ul_assoc_rj *rj)
 {
     switch (rj->source) {
     case UL_REJECT_SOURCE_USER:
@@ -99,7 +99,7 @@ static cairn_status connect_remote(cairn_outbound *ob, const cairn_conf *conf,
     if (rc == UL_REJECTED) {
         log_warn(&ob->log, "scu: %s at %s port %d rejected the association: %s (result %u, "
                  "source %u, reason %u)", remote->title, remote->host, remote->port,
-                 reject_reason(&rj), rj.result, rj.source, rj.reason);
+                 scu_reject_reason(&rj), rj.result, rj.source, rj.reason);
         goto out;
     }
     if (rc != UL_OK) {

@@ -3,9 +3,10 @@
 #
 # The HTTP control API, driven with curl against a running cairnd: status,
 # AEs and their run-time disable while an association is in flight, the
-# archive listing with paging and filters, the jobs paths, the metrics, each
-# error status, the bearer token, the loopback-only rule without a token,
-# and TLS with a self-signed certificate made by openssl.
+# archive listing with paging and filters, the jobs paths, the metrics, the
+# C-ECHO of a remote and its failures, each error status, the bearer token,
+# the loopback-only rule without a token, and TLS with a self-signed
+# certificate made by openssl.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -298,6 +299,119 @@ open=$(metric cairn_associations_open)
 check "no association open at the end (got $open)" test "$open" = "0"
 check "jobs gauges are exported" grep -q '^cairn_jobs_queued ' "$BODY"
 
+stop_cairnd
+
+# --- C-ECHO to a remote ---
+# Remotes: the daemon itself (answers), under a title it does not serve
+# (rejects), a port nothing listens on (down), and a listener that never
+# answers, limited to one association (times out).
+DOWN_PORT=$(free_port)
+SILENT_PORT=$(free_port)
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); held=[]
+end=time.time()+120
+while time.time()<end:
+    s.settimeout(1)
+    try: held.append(s.accept()[0])
+    except OSError: pass' "$SILENT_PORT" &
+SILENT_PID=$!
+write_config
+cat >> "$TEST_TMP/cairn.conf" <<CONF
+remotes = (
+  { title = "CAIRN"; host = "127.0.0.1"; port = $PORT; },
+  { title = "WRONGAE"; host = "127.0.0.1"; port = $PORT; },
+  { title = "DOWN"; host = "127.0.0.1"; port = $DOWN_PORT; },
+  { title = "SILENT"; host = "127.0.0.1"; port = $SILENT_PORT; max_associations = 1; }
+);
+CONF
+start_cairnd || { fail "cairnd starts with four remotes"; finish; exit 1; }
+
+request POST /v1/remotes/CAIRN/echo
+expect_status "echo of CAIRN itself" 200
+expect_json "echo names the remote, host and port" \
+    ".remote == \"CAIRN\" and .host == \"127.0.0.1\" and .port == $PORT"
+expect_json "echo has status 0" '.status == 0'
+expect_json "echo has a time in whole milliseconds" \
+    '(.milliseconds | type == "number") and .milliseconds >= 0 and (.milliseconds | floor) == .milliseconds'
+expect_json "echo defaults to the first enabled AE" '.calling_ae == "CAIRN"'
+if grep -q "CAIRN->CAIRN.*scu: C-ECHO from CAIRN to CAIRN" "$TEST_TMP/cairnd.log"; then
+    pass "the daemon logs the echo"
+else
+    fail "the daemon logs the echo: $(grep -c 'C-ECHO' "$TEST_TMP/cairnd.log") C-ECHO lines"
+fi
+request POST /v1/remotes/CAIRN/echo -H 'Content-Type: application/json' \
+    --data-binary '{"calling_ae": "CAIRN"}'
+expect_status "echo with calling_ae CAIRN" 200
+expect_json "echo used the calling_ae of the body" '.calling_ae == "CAIRN"'
+request POST /v1/remotes/CAIRN/echo --data-binary '{}'
+expect_status "echo with an empty object" 200
+
+expect_error "echo of an unknown remote" POST /v1/remotes/NOSUCHREMOTE/echo 404 '"NOSUCHREMOTE"'
+expect_error "echo of a title over 16 characters" POST \
+    /v1/remotes/ABCDEFGHIJKLMNOPQRSTU/echo 404 "unknown remote"
+expect_error "GET on echo" GET /v1/remotes/CAIRN/echo 405 "GET"
+if grep -qi '^Allow: POST' "$HEADERS"; then
+    pass "405 on echo allows POST"
+else
+    fail "405 on echo allows POST: $(cat "$HEADERS")"
+fi
+expect_error "echo path with an extra segment" POST /v1/remotes/CAIRN/echo/x 404 "unknown path"
+expect_error "echo with a query parameter" POST "/v1/remotes/CAIRN/echo?x=1" 400 '"x"'
+request POST /v1/remotes/CAIRN/echo --data-binary '{"calling_ae": '
+expect_status "echo body that is not JSON" 400
+expect_json "the error gives the parser's position" '.error | contains("line 1")'
+request POST /v1/remotes/CAIRN/echo --data-binary '["CAIRN"]'
+expect_status "echo body that is not an object" 400
+request POST /v1/remotes/CAIRN/echo --data-binary '{"calling_ae": "NOSUCHAE"}'
+expect_status "echo from an AE that is not ours" 400
+expect_json "the error names the calling AE" '.error | contains("NOSUCHAE")'
+request POST /v1/remotes/CAIRN/echo --data-binary '{"calling_ae": 7}'
+expect_status "echo with a calling_ae that is not a string" 400
+request POST /v1/remotes/CAIRN/echo --data-binary '{"calling_ae": "ABCDEFGHIJKLMNOPQ"}'
+expect_status "echo with a calling_ae over 16 characters" 400
+request POST /v1/remotes/CAIRN/echo --data-binary '{"timeout": 5}'
+expect_status "echo with an unknown member" 400
+expect_json "the error names the member" '.error | contains("timeout")'
+
+expect_error "echo of a remote that rejects the called AE" POST /v1/remotes/WRONGAE/echo 502 \
+    "association rejected: called AE title not recognized"
+expect_error "echo of a remote that is down" POST /v1/remotes/DOWN/echo 502 \
+    "cannot connect to 127.0.0.1 port $DOWN_PORT"
+
+request POST /v1/aes/CAIRN/disable
+expect_status "disable CAIRN before echoes" 200
+expect_error "echo with no enabled AE" POST /v1/remotes/CAIRN/echo 409 "no AE of this archive is enabled"
+request POST /v1/remotes/CAIRN/echo --data-binary '{"calling_ae": "CAIRN"}'
+expect_status "echo of the disabled AE itself" 502
+expect_json "the disabled AE rejects the echo" '.error | contains("called AE title not recognized")'
+request POST /v1/aes/CAIRN/enable
+expect_status "enable CAIRN after echoes" 200
+
+# SILENT never sends the A-ASSOCIATE-AC. The first echo holds its only slot
+# for twice the ARTIM timeout of 10 s: the wait for the A-ASSOCIATE-AC, then
+# the wait for SILENT to close after the A-ABORT. A second echo waits 5 s
+# for that slot and gets 503.
+curl -s -m 40 -X POST -o "$TEST_TMP/silent-first" -w '%{http_code}' \
+    "$API/v1/remotes/SILENT/echo" > "$TEST_TMP/silent-first-status" &
+FIRST_ECHO_PID=$!
+sleep 1
+request POST /v1/remotes/SILENT/echo -m 40
+expect_status "second echo while SILENT's only slot is in use" 503
+expect_json "the 503 names max_associations" '.error | contains("max_associations")'
+wait "$FIRST_ECHO_PID"
+check "the echo of SILENT times out with 504" test "$(cat "$TEST_TMP/silent-first-status")" = 504
+if jq -e '.error | contains("timed out") and contains("artim_timeout")' \
+    "$TEST_TMP/silent-first" >/dev/null 2>&1; then
+    pass "the 504 names the ARTIM timeout"
+else
+    fail "the 504 names the ARTIM timeout: $(head -c 300 "$TEST_TMP/silent-first")"
+fi
+request POST /v1/remotes/CAIRN/echo
+expect_status "echo of CAIRN after the failures" 200
+
+kill -TERM "$SILENT_PID" 2>/dev/null
+wait "$SILENT_PID" 2>/dev/null
 stop_cairnd
 
 # --- bearer token ---

@@ -22,6 +22,7 @@ QR_PORT=$(free_port)
 SCP_PORT=$(free_port)
 API_PORT=$(free_port)
 SILENT_PORT=$(free_port)
+DOWN_PORT=$(free_port)
 TEST_DATA="$PYDICOM_DATA/test_files"
 QR_DIR="$TEST_TMP/qr"
 SCP_DIR="$TEST_TMP/scp"
@@ -98,7 +99,8 @@ json_of() {
         "$TEST_TMP/$1.out" 2>/dev/null
 }
 
-# write_test_config [API_EXTRA]: cairnd with AE CAIRN, the API and the two remotes.
+# write_test_config [API_EXTRA]: cairnd with AE CAIRN, the API and the remotes: the two
+# DCMTK peers, SILENT (never answers) and DOWN (nothing listens on its port).
 write_test_config() {
     cat > "$CONF" <<CONF
 log = { level = "info"; };
@@ -110,7 +112,8 @@ aes = ( { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
 remotes = (
   { title = "QRSCP"; host = "127.0.0.1"; port = $QR_PORT; },
   { title = "STORESCP"; host = "127.0.0.1"; port = $SCP_PORT; },
-  { title = "SILENT"; host = "127.0.0.1"; port = $SILENT_PORT; }
+  { title = "SILENT"; host = "127.0.0.1"; port = $SILENT_PORT; },
+  { title = "DOWN"; host = "127.0.0.1"; port = $DOWN_PORT; }
 );
 api = { bind = "127.0.0.1"; port = $API_PORT; ${1:-} };
 CONF
@@ -255,14 +258,32 @@ expect_text jobs-unknown err "(HTTP 404)" "jobs show names the HTTP status"
 run echo-unknown --config "$CONF" echo NOSUCH
 expect_rc echo-unknown 1 "echo to an unknown remote"
 expect_text echo-unknown err 'unknown remote "NOSUCH"' "echo names the unknown remote"
-expect_text echo-unknown err "QRSCP, STORESCP, SILENT" "echo lists the configured remotes"
+expect_text echo-unknown err "QRSCP, STORESCP, SILENT, DOWN" "echo lists the configured remotes"
 run echo --config "$CONF" echo QRSCP
-if [ "$RC" = 0 ]; then
-    expect_text echo out "C-ECHO to QRSCP" "echo QRSCP succeeds"
-else
-    # NOTE: cairnd's API has no echo path yet, and the command must report that.
-    expect_text echo err "has no C-ECHO path" "echo QRSCP reports the missing echo path"
-fi
+expect_rc echo 0 "echo QRSCP (dcmqrscp)"
+expect_text echo out "C-ECHO to QRSCP (127.0.0.1 port $QR_PORT) from CAIRN succeeded in" \
+    "echo QRSCP names the remote, its address and the calling AE"
+run echo-scp --config "$CONF" echo STORESCP --calling-ae CAIRN
+expect_rc echo-scp 0 "echo STORESCP (storescp) with --calling-ae"
+expect_text echo-scp out "C-ECHO to STORESCP" "echo STORESCP says it succeeded"
+run echo-json --config "$CONF" echo STORESCP --json
+expect_rc echo-json 0 "echo STORESCP --json"
+expect_json echo-json "echo --json is valid JSON"
+check "echo --json has remote, port and status 0" \
+    test "$(json_of echo-json "j['remote'] + ' ' + str(j['port']) + ' ' + str(j['status'])")" \
+    = "STORESCP $SCP_PORT 0"
+check "echo --json has the time in milliseconds" \
+    test "$(json_of echo-json "isinstance(j['milliseconds'], int)")" = True
+run echo-bad-calling --config "$CONF" echo STORESCP --calling-ae NOSUCHAE
+expect_rc echo-bad-calling 1 "echo with a calling AE that is not ours"
+expect_text echo-bad-calling err "(HTTP 400)" "the calling AE error names HTTP 400"
+expect_text echo-bad-calling err "NOSUCHAE" "the calling AE error names the AE"
+run echo-down --config "$CONF" echo DOWN
+expect_rc echo-down 1 "echo to a remote that is down"
+expect_text echo-down err "cannot connect to 127.0.0.1 port $DOWN_PORT" \
+    "echo DOWN says the connection failed"
+expect_text echo-down err "(HTTP 502)" "echo DOWN names HTTP 502"
+check "echo DOWN prints nothing on stdout" test ! -s "$TEST_TMP/echo-down.out"
 
 # --- query ---
 run query --config "$CONF" query QRSCP

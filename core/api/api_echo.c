@@ -2,9 +2,11 @@
 /*
  * POST /v1/remotes/{title}/echo: a C-ECHO from the daemon to one of its
  * configured remotes. The response is sent once the C-ECHO-RSP arrives or
- * the attempt fails, and the request's thread waits until then: at most
- * the connect, ARTIM and DIMSE timeouts of the configuration, plus up to
- * SCU_SLOT_WAIT_SECONDS for a free slot of the remote's max_associations.
+ * the attempt fails, and the request's thread waits until then. The wait
+ * is at most SCU_SLOT_WAIT_SECONDS for a slot of the remote's
+ * max_associations, plus network.connect_timeout, twice
+ * network.artim_timeout (association, then release or abort) and
+ * network.dimse_timeout.
  * The body, optional, is {"calling_ae": "AE"}.
  */
 #include "api/api_internal.h"

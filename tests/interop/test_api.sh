@@ -302,9 +302,9 @@ check "jobs gauges are exported" grep -q '^cairn_jobs_queued ' "$BODY"
 stop_cairnd
 
 # --- C-ECHO to a remote ---
-# Remotes: the daemon itself (answers), under a title it does not serve
-# (rejects), a port nothing listens on (down), and a listener that never
-# answers, limited to one association (times out).
+# Remotes: the daemon itself (succeeds), the daemon under a title it does
+# not serve (rejected), a port nothing listens on (down), and a listener
+# that never sends a byte, limited to one association (times out).
 DOWN_PORT=$(free_port)
 SILENT_PORT=$(free_port)
 python3 -c 'import socket,sys,time
@@ -388,7 +388,7 @@ expect_json "the disabled AE rejects the echo" '.error | contains("called AE tit
 request POST /v1/aes/CAIRN/enable
 expect_status "enable CAIRN after echoes" 200
 
-# SILENT never sends the A-ASSOCIATE-AC. The first echo holds its only slot
+# SILENT never sends the A-ASSOCIATE-AC. The first echo keeps its only slot
 # for twice the ARTIM timeout of 10 s: the wait for the A-ASSOCIATE-AC, then
 # the wait for SILENT to close after the A-ABORT. A second echo waits 5 s
 # for that slot and gets 503.

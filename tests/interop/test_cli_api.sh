@@ -100,7 +100,8 @@ json_of() {
 }
 
 # write_test_config [API_EXTRA]: cairnd with AE CAIRN, the API and the remotes: the two
-# DCMTK peers, SILENT (never answers) and DOWN (nothing listens on its port).
+# DCMTK peers, SILENT (accepts connections, never sends a byte) and DOWN (nothing
+# listens on its port).
 write_test_config() {
     cat > "$CONF" <<CONF
 log = { level = "info"; };

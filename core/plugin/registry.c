@@ -20,8 +20,8 @@
 #define SERVICE_SIZE_1_0 \
     (offsetof(cairn_service, negotiate_common_extended) + sizeof(cairn_common_extended_negotiation_fn))
 
-/* Size of the 1.0 cairn_index_ops: every member up to job_list. */
-#define INDEX_OPS_SIZE_1_0 (offsetof(cairn_index_ops, job_list) + sizeof(void *))
+/* Size of the 1.0 cairn_index_ops: every member up to reject_instances. */
+#define INDEX_OPS_SIZE_1_0 (offsetof(cairn_index_ops, reject_instances) + sizeof(void *))
 
 static bool is_uid(const char *uid)
 {
@@ -287,10 +287,10 @@ cairn_status plugin_register_index(cairn_plugin *self, const cairn_index_ops *op
     if (ops->name == NULL || ops->open == NULL || ops->close == NULL ||
         ops->store_instance == NULL || ops->remove_instance == NULL || ops->list == NULL ||
         ops->count == NULL || ops->query == NULL || ops->job_put == NULL ||
-        ops->job_delete == NULL || ops->job_list == NULL) {
+        ops->job_delete == NULL || ops->job_list == NULL || ops->reject_instances == NULL) {
         log_error(NULL, "%s: register_index: name, open, close, store_instance, "
-                  "remove_instance, list, count, query, job_put, job_delete and job_list "
-                  "must all be set", self->name);
+                  "remove_instance, list, count, query, job_put, job_delete, job_list and "
+                  "reject_instances must all be set", self->name);
         return CAIRN_ERR_INVALID_ARGUMENT;
     }
 

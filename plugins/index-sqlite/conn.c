@@ -71,6 +71,10 @@ static const char *const fixed_sql[SQLIDX_STMT_COUNT] = {
                             " AND NOT EXISTS (SELECT 1 FROM instance WHERE series = ?1)",
     [SQLIDX_PRUNE_STUDY] = "DELETE FROM study WHERE id = ?1 AND num_series = 0",
     [SQLIDX_PRUNE_PATIENT] = "DELETE FROM patient WHERE id = ?1 AND num_studies = 0",
+    /* An instance a rejection note named before it arrived. */
+    [SQLIDX_APPLY_REJECTION] = "UPDATE instance SET rejected = 1"
+                               " WHERE sop_uid = ?1 AND rejected = 0"
+                               " AND EXISTS (SELECT 1 FROM rejection WHERE sop_uid = ?1)",
     [SQLIDX_BEGIN] = "BEGIN IMMEDIATE",
     [SQLIDX_COMMIT] = "COMMIT",
     [SQLIDX_ROLLBACK] = "ROLLBACK",

@@ -284,6 +284,24 @@ static cairn_status index_job_list(void *db, cairn_job_fn fn, void *arg)
     return status;
 }
 
+static cairn_status index_reject(void *db, const char *const *sop_instance_uids, size_t count,
+                                 const char *code, size_t *marked)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_reject(index->backend, conn, sop_instance_uids, count, code, marked);
+    give_back_reader(index, conn);
+    return status;
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -297,4 +315,5 @@ const cairn_index_ops sqlidx_ops = {
     .job_put = index_job_put,
     .job_delete = index_job_delete,
     .job_list = index_job_list,
+    .reject_instances = index_reject,
 };

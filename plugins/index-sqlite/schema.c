@@ -231,11 +231,24 @@ static const char schema_v3[] =
     "    document TEXT NOT NULL\n"
     ");\n";
 
+/*
+ * Version 4: SOP Instance UIDs named by IOCM rejection notes, with the
+ * note's code. An instance stored later under one of them is marked
+ * rejected as it arrives (write.c), so the rejection holds whatever the
+ * order in which the note and the instance come.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE rejection (\n"
+    "    sop_uid TEXT PRIMARY KEY,\n"
+    "    code TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

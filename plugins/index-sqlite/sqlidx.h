@@ -41,6 +41,7 @@ typedef enum sqlidx_stmt_id {
     SQLIDX_PRUNE_SERIES,
     SQLIDX_PRUNE_STUDY,
     SQLIDX_PRUNE_PATIENT,
+    SQLIDX_APPLY_REJECTION,
     SQLIDX_BEGIN,
     SQLIDX_COMMIT,
     SQLIDX_ROLLBACK,
@@ -189,6 +190,11 @@ cairn_status sqlidx_job_delete(const sqlidx_backend *backend, sqlidx_conn *conn,
                                const char *job_id);
 cairn_status sqlidx_job_list(const sqlidx_backend *backend, sqlidx_conn *conn,
                              cairn_job_fn fn, void *arg);
+
+/* reject.c: rejection notes, on a reader connection */
+cairn_status sqlidx_reject(const sqlidx_backend *backend, sqlidx_conn *conn,
+                           const char *const *sop_uids, size_t count, const char *code,
+                           size_t *marked);
 
 /* query.c */
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,

@@ -306,6 +306,18 @@ static cairn_status insert_instance(const sqlidx_backend *backend, sqlidx_conn *
     return run(backend, conn, stmt);
 }
 
+/* Marks the new instance rejected when a rejection note named it. */
+static cairn_status apply_rejection(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                    const char *sop_uid)
+{
+    sqlite3_stmt *stmt = sqlidx_conn_fixed(backend, conn, SQLIDX_APPLY_REJECTION);
+
+    if (stmt == NULL)
+        return CAIRN_ERR_DATABASE;
+    bind_text(stmt, 1, sop_uid);
+    return run(backend, conn, stmt);
+}
+
 /*
  * Records one instance, applying policy to a SOP Instance UID already
  * indexed. On CAIRN_STORE_REPLACED, *replaced_path (when replaced_path is
@@ -348,6 +360,8 @@ cairn_status sqlidx_write_store(const sqlidx_backend *backend, sqlidx_conn *conn
         status = upsert_series(backend, conn, record, study, &series);
     if (status == CAIRN_OK)
         status = insert_instance(backend, conn, record, series);
+    if (status == CAIRN_OK)
+        status = apply_rejection(backend, conn, record->sop_uid);
     if (status != CAIRN_OK || !existing.found)
         goto out;
 

@@ -665,6 +665,93 @@ static void test_remove_prunes_levels(void **state)
     assert_counts(fx, 0, 0, 0, 0);
 }
 
+/* Counts the instances of series_uid that query() returns. */
+static int count_matching_instances(void *arg, const cairn_index_row *row)
+{
+    (void)row;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static size_t query_instances(fixture *fx, const char *study_uid, const char *series_uid)
+{
+    cairn_dataset *keys = fx->api->dataset_create();
+    cairn_index_query query = {
+        .struct_size = sizeof(query),
+        .level = CAIRN_LEVEL_INSTANCE,
+        .keys = keys,
+    };
+    size_t matches = 0;
+
+    set_text(fx->api, keys, CAIRN_TAG_STUDY_INSTANCE_UID, CAIRN_VR_UI, study_uid);
+    set_text(fx->api, keys, CAIRN_TAG_SERIES_INSTANCE_UID, CAIRN_VR_UI, series_uid);
+    set_text(fx->api, keys, CAIRN_TAG_SOP_INSTANCE_UID, CAIRN_VR_UI, "");
+    assert_int_equal(fx->index->ops.query(fx->db, &query, count_matching_instances, &matches),
+                     CAIRN_OK);
+    fx->api->dataset_destroy(keys);
+    return matches;
+}
+
+/* Number of Study Related Instances of the one study of patient P1. */
+static void assert_study_instances(fixture *fx, const char *expected)
+{
+    listing list;
+
+    list_level(fx, &list, CAIRN_LEVEL_STUDY, NULL);
+    assert_true(list.count >= 1);
+    assert_row_value(&list.rows[0], CAIRN_TAG(0x0020, 0x1208), expected);
+    free_listing(&list);
+}
+
+static void test_reject_instances(void **state)
+{
+    fixture *fx = *state;
+    const char *first[] = {"1.2.3.1.1.1", "9.9.9.1", "not a uid"};
+    const char *again[] = {"1.2.3.1.1.1"};
+    size_t marked = 99;
+
+    store_sample(fx);
+    assert_int_equal(query_instances(fx, "1.2.3.1", "1.2.3.1.1"), 2);
+
+    /* The held instance is marked; the unknown UID waits for its instance. */
+    assert_int_equal(fx->index->ops.reject_instances(fx->db, first, 3, "113001", &marked),
+                     CAIRN_OK);
+    assert_int_equal(marked, 1);
+    assert_int_equal(query_instances(fx, "1.2.3.1", "1.2.3.1.1"), 1);
+    assert_study_instances(fx, "2");
+
+    /* A second note over the same instance changes nothing. */
+    assert_int_equal(fx->index->ops.reject_instances(fx->db, again, 1, "113037", &marked),
+                     CAIRN_OK);
+    assert_int_equal(marked, 0);
+    assert_study_instances(fx, "2");
+
+    /* An instance named before it arrives is hidden as it arrives. */
+    instance_spec late = sample[1];
+    late.sop_uid = "9.9.9.1";
+    store_ok(fx, &late, "aa/bb/late");
+    assert_int_equal(query_instances(fx, "1.2.3.1", "1.2.3.1.1"), 1);
+    assert_study_instances(fx, "2");
+
+    /* Sent again under "replace", a rejected instance stays rejected. */
+    cairn_store_outcome outcome = CAIRN_STORE_STORED;
+    assert_int_equal(store(fx, &sample[0], "aa/bb/again", CAIRN_DUPLICATE_REPLACE, &outcome,
+                           NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_REPLACED);
+    assert_int_equal(query_instances(fx, "1.2.3.1", "1.2.3.1.1"), 1);
+    assert_study_instances(fx, "2");
+
+    /* Removing a rejected instance leaves the counts as they are. */
+    assert_int_equal(fx->index->ops.remove_instance(fx->db, "1.2.3.1.1.1"), CAIRN_OK);
+    assert_study_instances(fx, "2");
+    assert_int_equal(fx->index->ops.remove_instance(fx->db, "1.2.3.1.1.2"), CAIRN_OK);
+    assert_study_instances(fx, "1");
+
+    assert_int_equal(fx->index->ops.reject_instances(fx->db, first, 1, "", NULL),
+                     CAIRN_ERR_INVALID_ARGUMENT);
+}
+
 static void test_rows_persist_after_reopen(void **state)
 {
     fixture *fx = *state;
@@ -980,6 +1067,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_uid_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_patient, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_prunes_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reject_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_persist_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latin1_name_listed_as_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_charset_files_listed_as_utf8, setup, teardown),

@@ -186,10 +186,25 @@ typedef struct cairn_index_ops {
 
     /* Calls fn once per kept job, oldest first (by first job_put). */
     cairn_status (*job_list)(void *db, cairn_job_fn fn, void *arg);
+
+    /*
+     * Rejects instances, as an IOCM rejection note asks (PS3.3 C.17.6.1,
+     * PS3.16 CID 7011). Each of the count SOP Instance UIDs is recorded
+     * with code (a Code Value such as "113001") as rejected whether or not
+     * the index holds it; the instances it holds are marked rejected at
+     * once, and one stored later under a recorded UID is marked rejected as
+     * it arrives. A rejected instance never matches query() and leaves the
+     * instance counts of its series, study and patient. UIDs that are not
+     * valid UIDs are skipped. Returns once the change is durable; *marked
+     * (when not NULL) receives the number of held instances newly marked.
+     * Since SDK 1.0.
+     */
+    cairn_status (*reject_instances)(void *db, const char *const *sop_instance_uids,
+                                     size_t count, const char *code, size_t *marked);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 96, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 104, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 
+#include "archive/archive_reject.h"
 #include "dimse/dimse_host.h"
 #include "scu/scu_host.h"
 
@@ -94,6 +95,11 @@ static const cairn_host_api host_api = {
     .dataset_set_empty_sequence = plugin_dataset_set_empty_sequence,
     .reply_remove_command_field = dimse_host_reply_remove_command_field,
     .remote_exists = dimse_host_remote_exists,
+
+    .archive_delete_instance = archive_host_delete_instance,
+    .archive_reject_instances = archive_host_reject_instances,
+
+    .config_get_string_list = plugin_config_get_string_list,
 };
 
 const cairn_host_api *plugin_host_api(void)

@@ -94,6 +94,26 @@ cairn_status plugin_config_get_path(const cairn_config *config, const char *key,
     return *value != NULL ? CAIRN_OK : CAIRN_ERR_NO_MEMORY;
 }
 
+cairn_status plugin_config_get_string_list(const cairn_config *config, const char *key,
+                                           const char *const **values, size_t *count)
+{
+    char err[CONFIG_ERROR_MAX];
+    const char **items = NULL;
+    size_t n = 0;
+
+    if (config == NULL || key == NULL || values == NULL || count == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    *values = NULL;
+    *count = 0;
+
+    if (conf_section_get_string_list(config->section, key, &items, &n, err, sizeof err) != 0)
+        return config_error(config, err);
+
+    *values = items;
+    *count = n;
+    return CAIRN_OK;
+}
+
 cairn_status plugin_config_check_keys(const cairn_config *config, const char *const *allowed,
                                       size_t allowed_count)
 {

@@ -10,19 +10,23 @@
  * 0x0111 for a duplicate under the "reject" policy.
  *
  * Settings (plugins.storage): duplicates = "keep" (default) | "replace" |
- * "reject", for a SOP Instance UID that is already archived.
+ * "reject", for a SOP Instance UID that is already archived;
+ * rejection_delete_codes and rejection_hide_codes, the codes of IOCM
+ * rejection notes (rejection.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <cairn/cairn.h>
 
+#include "rejection.h"
 #include "storage_classes.h"
 
 typedef struct storage_state {
     const cairn_host_api *api;
     cairn_plugin *self;
     cairn_duplicate_policy duplicates;
+    rejection_codes rejection;
 } storage_state;
 
 static storage_state plugin_state;
@@ -109,6 +113,7 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
     const char *mismatch;
     char comment[256];
     cairn_store_outcome outcome;
+    bool store_note = true;
     cairn_status rc;
 
     /* 1. The data set must parse and agree with the request. */
@@ -122,7 +127,18 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
     if (mismatch != NULL)
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_DATASET_MISMATCH, sop_instance, mismatch);
 
-    /* 2. The host makes it durable and indexes it before we answer. */
+    /* 2. A rejection note deletes or hides the instances it references. */
+    rc = rejection_apply(api, st->self, assoc, ds, &st->rejection, &store_note);
+    if (rc != CAIRN_OK) {
+        snprintf(comment, sizeof comment, "rejection note failed: %s", cairn_strerror(rc));
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance, comment);
+    }
+    if (!store_note) {
+        api->reply_set_status(reply, CAIRN_DIMSE_SUCCESS);
+        return CAIRN_OK;
+    }
+
+    /* 3. The host makes it durable and indexes it before we answer. */
     rc = api->archive_store(assoc, request, st->duplicates, &outcome);
     if (rc == CAIRN_ERR_NO_SPACE)
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance,
@@ -147,10 +163,14 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
 
 static cairn_status read_settings(storage_state *st, const cairn_config *config)
 {
-    static const char *const allowed[] = {"duplicates"};
+    static const char *const allowed[] = {"duplicates", "rejection_delete_codes",
+                                          "rejection_hide_codes"};
     const char *policy;
 
-    if (st->api->config_check_keys(config, allowed, 1) != CAIRN_OK)
+    if (st->api->config_check_keys(config, allowed, sizeof allowed / sizeof allowed[0]) !=
+        CAIRN_OK)
+        return CAIRN_ERR_CONFIG;
+    if (rejection_read_settings(st->api, st->self, config, &st->rejection) != CAIRN_OK)
         return CAIRN_ERR_CONFIG;
     if (st->api->config_get_string(config, "duplicates", "keep", &policy) != CAIRN_OK)
         return CAIRN_ERR_CONFIG;

@@ -188,8 +188,8 @@ typedef struct cairn_index_ops {
     cairn_status (*job_list)(void *db, cairn_job_fn fn, void *arg);
 
     /*
-     * Rejects instances, as an IOCM rejection note asks (PS3.3 C.17.6.1,
-     * PS3.16 CID 7011). Each of the count SOP Instance UIDs is recorded
+     * Rejects instances, as an IOCM rejection note (a Key Object Selection
+     * document with a rejection code) requests. Each of the count SOP Instance UIDs is recorded
      * with code (a Code Value such as "113001") as rejected whether or not
      * the index holds it; the instances it holds are marked rejected at
      * once, and one stored later under a recorded UID is marked rejected as

@@ -371,10 +371,39 @@ struct cairn_host_api {
      * remotes, the AEs outbound_open can reach; 0 otherwise or on NULL.
      */
     int (*remote_exists)(const cairn_assoc *assoc, const char *remote_title);
+
+    /* --- Since SDK 1.0: IOCM rejection notes. Only on the association's thread. */
+
+    /*
+     * Deletes one archived instance: its index row (the counts of its
+     * series, study and patient follow), then its file.
+     * CAIRN_ERR_NOT_FOUND when the archive does not hold it.
+     */
+    cairn_status (*archive_delete_instance)(cairn_assoc *assoc, const char *sop_instance_uid);
+    /*
+     * Rejects instances with a rejection code, through the index's
+     * reject_instances: held ones are hidden from queries and counts at
+     * once, the others as they arrive. *marked (when not NULL) receives
+     * the number of held instances newly hidden.
+     */
+    cairn_status (*archive_reject_instances)(cairn_assoc *assoc,
+                                             const char *const *sop_instance_uids,
+                                             size_t count, const char *code, size_t *marked);
+
+    /* --- Since SDK 1.0: the plugin's configuration section, continued. */
+
+    /*
+     * Reads an array or list of strings. An absent key gives *values NULL
+     * and *count 0. The array and its strings are owned by the host and
+     * live until shutdown. A value of another type is logged with the file,
+     * line and key, and returns CAIRN_ERR_CONFIG.
+     */
+    cairn_status (*config_get_string_list)(const cairn_config *config, const char *key,
+                                           const char *const **values, size_t *count);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 56 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 59 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

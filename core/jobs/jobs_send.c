@@ -82,6 +82,23 @@ static void free_list(send_list *list)
     free(list->items);
 }
 
+/*
+ * Lists the instances matching filter through the index's query, which,
+ * unlike list, leaves out instances that a rejection note hid.
+ */
+static cairn_status query_instances(const cairn_index_ops *ops, void *db,
+                                    const dcm_dataset *filter, send_list *list)
+{
+    cairn_index_query query = {
+        .struct_size = sizeof query,
+        .level = CAIRN_LEVEL_INSTANCE,
+        .keys = (const cairn_dataset *)filter,
+        .flags = CAIRN_QUERY_RELATIONAL,
+    };
+
+    return ops->query(db, &query, add_row, list);
+}
+
 /* Lists the instances of the request: the listed UIDs, else the series or the study. */
 static cairn_status collect(job_run *run, send_list *list)
 {
@@ -105,7 +122,7 @@ static cairn_status collect(job_run *run, send_list *list)
     }
 
     if (req->n_sop_instance_uids == 0) {
-        st = ops->list(db, CAIRN_LEVEL_INSTANCE, (const cairn_dataset *)filter, add_row, list);
+        st = query_instances(ops, db, filter, list);
         goto out;
     }
     for (size_t i = 0; i < req->n_sop_instance_uids && st == CAIRN_OK && !list->failed; i++) {
@@ -114,7 +131,7 @@ static cairn_status collect(job_run *run, send_list *list)
             st = CAIRN_ERR_NO_MEMORY;
             break;
         }
-        st = ops->list(db, CAIRN_LEVEL_INSTANCE, (const cairn_dataset *)filter, add_row, list);
+        st = query_instances(ops, db, filter, list);
     }
 
 out:

@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "archive/archive.h"
+#include "archive/archive_detached.h"
 #include "assoc/assoc.h"
 #include "config/conf.h"
 #include "jobs/jobs.h"
@@ -170,6 +171,7 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     }
     if (archive_open(conf->storage_path, &index->ops, index->backend_state, &ar) != 0)
         goto out;
+    archive_detached_attach(ar, rt);
 
     env = (assoc_env){.runtime = rt, .conf = conf, .plugins = plugins, .archive = ar};
     limits = (net_limits){
@@ -218,6 +220,7 @@ out:
     running_server = NULL;
     net_server_destroy(server);
     free(specs);
+    archive_detached_detach();
     archive_close(ar);
     runtime_conf_release(rt, conf);
     return result;

@@ -112,6 +112,18 @@ static cairn_dimse_handler handler_for(const cairn_service *s, uint16_t command_
     }
 }
 
+/* Runs the work scheduled with assoc_after_response, or lets it release its argument. */
+static void run_after_response(cairn_assoc *assoc, bool response_sent)
+{
+    void (*fn)(void *arg, cairn_assoc *assoc) = assoc->after_response;
+    void *arg = assoc->after_response_arg;
+
+    assoc->after_response = NULL;
+    assoc->after_response_arg = NULL;
+    if (fn != NULL)
+        fn(arg, response_sent ? assoc : NULL);
+}
+
 /* Runs the handler for msg and sends its response. Returns -1 when the association failed. */
 static int dispatch(const assoc_env *env, cairn_assoc *assoc, cairn_message *msg,
                     cairn_dimse_status local_status)
@@ -157,6 +169,7 @@ static int dispatch(const assoc_env *env, cairn_assoc *assoc, cairn_message *msg
     /* A cancelled C-FIND, C-MOVE or C-GET still gets its final response (FE00 from the service). */
     rc = msg->failed ? -1 : dimse_send_response(assoc, msg, &reply);
     dcm_dataset_destroy(reply.dataset);
+    run_after_response(assoc, rc == 0);
     return rc;
 }
 
@@ -243,6 +256,9 @@ static void serve_messages(const assoc_env *env, cairn_assoc *assoc, net_conn *c
             metrics_add(METRIC_ASSOC_ABORTED_LOCALLY, 1);
             return;
         }
+        /* Work run after the response granted a release or lost the association. */
+        if (assoc->ended)
+            return;
     }
 }
 

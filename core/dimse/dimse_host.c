@@ -105,3 +105,14 @@ cairn_status dimse_host_reply_set_dataset(cairn_reply *reply, cairn_dataset *dat
     reply->dataset = (dcm_dataset *)dataset;
     return CAIRN_OK;
 }
+
+cairn_status dimse_host_assoc_after_response(cairn_assoc *assoc,
+                                             void (*fn)(void *arg, cairn_assoc *assoc),
+                                             void *arg)
+{
+    if (assoc == NULL || fn == NULL || assoc->serving == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    assoc->after_response = fn;
+    assoc->after_response_arg = arg;
+    return CAIRN_OK;
+}

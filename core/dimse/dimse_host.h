@@ -33,7 +33,11 @@ struct cairn_assoc {
     struct archive *archive;
     const struct cairn_conf *conf;   /* the daemon's configuration (remotes, timeouts) */
     cairn_message *serving;          /* the request whose handler runs now, or NULL */
-    uint16_t last_store_message_id;  /* Message ID of the last C-STORE-RQ sent for C-GET */
+    uint16_t last_store_message_id;  /* Message ID of the last request we sent on it */
+    /* Work a handler scheduled with assoc_after_response, run after its response. */
+    void (*after_response)(void *arg, cairn_assoc *assoc);
+    void *after_response_arg;
+    bool ended;                      /* a release was granted outside the serving loop */
 };
 
 /* A received request. command and dataset are owned by the message. */
@@ -92,6 +96,9 @@ cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_statu
 cairn_status dimse_host_reply_set_command_uint(cairn_reply *reply, cairn_tag tag, uint32_t value);
 cairn_status dimse_host_reply_remove_command_field(cairn_reply *reply, cairn_tag tag);
 int dimse_host_message_cancelled(const cairn_message *message);
+cairn_status dimse_host_assoc_after_response(cairn_assoc *assoc,
+                                             void (*fn)(void *arg, cairn_assoc *assoc),
+                                             void *arg);
 cairn_status dimse_host_assoc_extended_negotiation(const cairn_assoc *assoc, const char *sop_class,
                                                    const uint8_t **info, size_t *length);
 

@@ -350,6 +350,9 @@ static int load_one(void *arg, const char *job_id, const char *document)
     job *j;
     bool changed = false;
 
+    /* Plugins keep their documents in the same store under "<prefix>:" ids (archive_document_put). */
+    if (strchr(job_id, ':') != NULL)
+        return 0;
     if (jobs_record_load(job_id, document, &j, err, sizeof err) != 0) {
         log_warn(NULL, "jobs: job %s kept in the index cannot be read: %s; it is ignored",
                  job_id, err);

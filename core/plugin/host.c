@@ -10,8 +10,10 @@
 
 #include <stdlib.h>
 
+#include "archive/archive_detached.h"
 #include "archive/archive_reject.h"
 #include "dimse/dimse_host.h"
+#include "scu/scu_event.h"
 #include "scu/scu_host.h"
 
 static void *host_alloc(size_t size)
@@ -100,6 +102,15 @@ static const cairn_host_api host_api = {
     .archive_reject_instances = archive_host_reject_instances,
 
     .config_get_string_list = plugin_config_get_string_list,
+
+    .archive_document_put = archive_host_document_put,
+    .archive_document_delete = archive_host_document_delete,
+    .archive_document_list = archive_host_document_list,
+    .archive_index_query = archive_host_index_query,
+    .archive_file_check = archive_host_file_check,
+    .assoc_after_response = dimse_host_assoc_after_response,
+    .assoc_event_report = scu_host_assoc_event_report,
+    .remote_event_report = archive_host_remote_event_report,
 };
 
 const cairn_host_api *plugin_host_api(void)

@@ -65,10 +65,11 @@ plugins = {
   storage = { };
   index-sqlite = { };
   qr = { };
+  commitment = { };
 };
 aes = (
   { title = "CAIRN"; port = $PORT; bind = "127.0.0.1";
-    plugins = [ "verification", "storage", "qr" ]; $ae_extra }
+    plugins = [ "verification", "storage", "qr", "commitment" ]; $ae_extra }
 );
 $(api_settings)
 CONF

@@ -113,7 +113,7 @@ expect_status "GET /v1/aes" 200
 expect_json "aes lists one AE CAIRN" '(.aes | length) == 1 and .aes[0].title == "CAIRN"'
 expect_json "AE has its port and bind" ".aes[0].port == $PORT and .aes[0].bind == \"127.0.0.1\""
 expect_json "AE is enabled" '.aes[0].enabled == true'
-expect_json "AE lists its plugins" '[.aes[0].plugins[].name] == ["verification", "storage", "qr"]'
+expect_json "AE lists its plugins" '[.aes[0].plugins[].name] == ["verification", "storage", "qr", "commitment"]'
 
 request GET /v1/remotes
 expect_status "GET /v1/remotes" 200

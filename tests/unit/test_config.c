@@ -123,10 +123,11 @@ static void test_default_config_loads(void **state)
     assert_int_equal(ae->port, 11112);
     assert_string_equal(ae->bind, "127.0.0.1");
     assert_true(ae->enabled);
-    assert_int_equal(ae->n_plugins, 3);
+    assert_int_equal(ae->n_plugins, 4);
     assert_string_equal(ae->plugins[0], "verification");
     assert_string_equal(ae->plugins[1], "storage");
     assert_string_equal(ae->plugins[2], "qr");
+    assert_string_equal(ae->plugins[3], "commitment");
     assert_null(ae->accept_callers);
     assert_null(ae->users);
     assert_int_equal(ae->user_identity, CONF_USER_IDENTITY_IGNORE);

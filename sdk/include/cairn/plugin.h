@@ -400,10 +400,77 @@ struct cairn_host_api {
      */
     cairn_status (*config_get_string_list)(const cairn_config *config, const char *key,
                                            const char *const **values, size_t *count);
+
+    /*
+     * --- Since SDK 1.0: documents, deferred work and N-EVENT-REPORT, for
+     * services that answer at once and report later (Storage Commitment).
+     * The archive entries work outside associations too. Before the archive
+     * opens and after it closes they return CAIRN_ERR_BUSY.
+     */
+
+    /*
+     * Stores document (UTF-8 text, e.g. JSON) under id in the index, next
+     * to the jobs, replacing any document with that id. Returns once the
+     * change is durable. Use an id prefix of the plugin's own, such as
+     * "commitment:", so that ids never collide with job IDs.
+     */
+    cairn_status (*archive_document_put)(const char *id, const char *document);
+    /* Removes the document id; CAIRN_ERR_NOT_FOUND when absent. */
+    cairn_status (*archive_document_delete)(const char *id);
+    /* Calls fn for each document whose id starts with prefix, oldest first. */
+    cairn_status (*archive_document_list)(const char *prefix, cairn_job_fn fn, void *arg);
+    /* Runs query on the archive's index like archive_query, without an association. */
+    cairn_status (*archive_index_query)(const cairn_index_query *query, cairn_index_row_fn fn,
+                                        void *arg);
+    /*
+     * Checks that the file of an archived instance can be opened and read
+     * as a PS3.10 file. CAIRN_ERR_NOT_FOUND: the file is missing;
+     * CAIRN_ERR_PARSE: it is no readable PS3.10 file; CAIRN_ERR_IO otherwise.
+     */
+    cairn_status (*archive_file_check)(const cairn_instance_file *file);
+    /*
+     * Schedules fn(arg, assoc) to run once on the association's thread,
+     * right after the response to the request being served has been sent,
+     * before the next request is read. One call per request; a second call
+     * replaces the first. fn is not called when the response cannot be
+     * sent; it then gets assoc NULL, so that it can release arg. During a
+     * handler only.
+     */
+    cairn_status (*assoc_after_response)(cairn_assoc *assoc,
+                                         void (*fn)(void *arg, cairn_assoc *assoc), void *arg);
+    /*
+     * Sends an N-EVENT-REPORT-RQ on assoc (on its accepted presentation
+     * context for sop_class) with event_info as the Event Information, and
+     * waits for the N-EVENT-REPORT-RSP, whose Status goes to *status.
+     * Only on the association's thread, outside handlers or in a function
+     * given to assoc_after_response. CAIRN_ERR_UNSUPPORTED: no accepted
+     * context for sop_class; CAIRN_ERR_CANCELLED: the peer requested a
+     * release first, which was granted, so the association has ended;
+     * CAIRN_ERR_IO or CAIRN_ERR_TIMEOUT: the association failed.
+     */
+    cairn_status (*assoc_event_report)(cairn_assoc *assoc, const char *sop_class,
+                                       const char *sop_instance, uint16_t event_type_id,
+                                       const cairn_dataset *event_info,
+                                       cairn_dimse_status *status);
+    /*
+     * Opens an association from calling_ae to the configured remote
+     * remote_title that proposes sop_class with explicit and implicit VR
+     * little endian and an SCP/SCU Role Selection item in which the
+     * archive takes the SCP role only, sends one N-EVENT-REPORT-RQ as
+     * assoc_event_report does, and releases the association.
+     * CAIRN_ERR_NOT_FOUND: no such remote; CAIRN_ERR_REFUSED: rejected,
+     * unreachable, or the context or role was not accepted; CAIRN_ERR_LIMIT:
+     * every association slot of the remote stayed busy.
+     */
+    cairn_status (*remote_event_report)(const char *calling_ae, const char *remote_title,
+                                        const char *sop_class, const char *sop_instance,
+                                        uint16_t event_type_id,
+                                        const cairn_dataset *event_info,
+                                        cairn_dimse_status *status);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 59 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 67 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

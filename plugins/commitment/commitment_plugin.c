@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Storage Commitment Push Model SCP plugin: settings, service registration
+ * and the retry thread's life.
+ *
+ * Settings: report = "same-association" (default) sends the N-EVENT-REPORT
+ * on the requesting association while it is open, "new-association" always
+ * on a new one; remotes_new_association = "AE1,AE2" chooses the new
+ * association for those requestors whatever report says; max_attempts
+ * (1..100, default 8) bounds the deliveries of one report.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commitment.h"
+
+static void free_remotes(commitment *cm)
+{
+    for (size_t i = 0; i < cm->n_new_association_remotes; i++)
+        free(cm->new_association_remotes[i]);
+    free(cm->new_association_remotes);
+    cm->new_association_remotes = NULL;
+    cm->n_new_association_remotes = 0;
+}
+
+/* Splits a comma-separated list of AE titles, trimming spaces around each. */
+static int parse_remotes(commitment *cm, const char *list)
+{
+    const char *p = list;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char **grown;
+
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 16) {
+            cm->api->log(cm->self, CAIRN_LOG_ERROR, "remotes_new_association: \"%.*s\" is longer "
+                         "than 16 characters, so it is no AE title", (int)len, p);
+            return -1;
+        }
+        if (len > 0) {
+            grown = realloc(cm->new_association_remotes,
+                            (cm->n_new_association_remotes + 1) * sizeof *grown);
+            if (grown == NULL)
+                return -1;
+            cm->new_association_remotes = grown;
+            grown[cm->n_new_association_remotes] = strndup(p, len);
+            if (grown[cm->n_new_association_remotes] == NULL)
+                return -1;
+            cm->n_new_association_remotes++;
+        }
+        p += len;
+        while (*p == ' ')
+            p++;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static cairn_status read_settings(commitment *cm, const cairn_config *config)
+{
+    static const char *const keys[] = {"report", "remotes_new_association", "max_attempts"};
+    const cairn_host_api *api = cm->api;
+    const char *report = NULL, *remotes = NULL;
+    int64_t max_attempts = 0;
+
+    if (api->config_check_keys(config, keys, sizeof keys / sizeof keys[0]) != CAIRN_OK ||
+        api->config_get_string(config, "report", "same-association", &report) != CAIRN_OK ||
+        api->config_get_string(config, "remotes_new_association", "", &remotes) != CAIRN_OK ||
+        api->config_get_int(config, "max_attempts", 8, 1, 100, &max_attempts) != CAIRN_OK)
+        return CAIRN_ERR_CONFIG;
+
+    if (strcmp(report, "new-association") == 0) {
+        cm->report_new_association = true;
+    } else if (strcmp(report, "same-association") != 0) {
+        api->log(cm->self, CAIRN_LOG_ERROR, "report: \"%s\" is invalid; use \"same-association\" "
+                 "or \"new-association\"", report);
+        return CAIRN_ERR_CONFIG;
+    }
+    cm->max_attempts = (unsigned)max_attempts;
+    return parse_remotes(cm, remotes) == 0 ? CAIRN_OK : CAIRN_ERR_CONFIG;
+}
+
+static void commitment_shutdown(void *state)
+{
+    commitment *cm = state;
+
+    if (cm == NULL)
+        return;
+    commitment_queue_stop(cm);
+    for (size_t i = 0; i < cm->n_in_progress; i++)
+        free(cm->in_progress[i]);
+    free(cm->in_progress);
+    free_remotes(cm);
+    pthread_cond_destroy(&cm->wake);
+    pthread_mutex_destroy(&cm->lock);
+    free(cm);
+}
+
+static cairn_status commitment_init(cairn_plugin *self, const cairn_host_api *api,
+                                    const cairn_config *config, void **state)
+{
+    static const char *const sop_classes[] = {COMMITMENT_SOP_CLASS};
+    commitment *cm;
+    cairn_service service = {
+        .struct_size = sizeof service,
+        .roles = CAIRN_ROLE_SCP,
+        .name = "storage-commitment",
+        .sop_classes = sop_classes,
+        .sop_class_count = 1,
+        .on_n_action = commitment_on_n_action,
+    };
+    cairn_status st;
+
+    *state = NULL;
+    if (!CAIRN_HOST_HAS(api, remote_event_report)) {
+        api->log(self, CAIRN_LOG_ERROR, "the host is too old: it has no remote_event_report");
+        return CAIRN_ERR_ABI;
+    }
+    cm = calloc(1, sizeof *cm);
+    if (cm == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    cm->api = api;
+    cm->self = self;
+    pthread_mutex_init(&cm->lock, NULL);
+    pthread_cond_init(&cm->wake, NULL);
+
+    st = read_settings(cm, config);
+    if (st == CAIRN_OK) {
+        service.state = cm;
+        st = api->register_service(self, &service);
+    }
+    if (st == CAIRN_OK && commitment_queue_start(cm) != 0)
+        st = CAIRN_ERR_INTERNAL;
+    if (st != CAIRN_OK) {
+        commitment_shutdown(cm);
+        return st;
+    }
+    *state = cm;
+    return CAIRN_OK;
+}
+
+static const cairn_plugin_descriptor descriptor = {
+    CAIRN_PLUGIN_DESCRIPTOR_HEADER,
+    "commitment",
+    "1.0.0",
+    "Storage Commitment Push Model SCP: N-ACTION and N-EVENT-REPORT",
+    commitment_init,
+    commitment_shutdown,
+};
+
+CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void)
+{
+    return &descriptor;
+}

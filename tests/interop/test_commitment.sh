@@ -4,7 +4,8 @@
 # Storage Commitment Push Model SCP against dcmjs-dimse (tests/interop/node/
 # commit.js) as the SCU: reports of event type 1 and 2 on the requesting
 # association, Failure Reasons 0112 and 0119, invalid N-ACTION-RQs, reports
-# on a new association to the test's own SCP, and a report still pending
+# on a new association to the test's own SCP, a duplicate Transaction UID
+# (0131), and a report still pending
 # when cairnd is killed with SIGKILL, delivered after the restart.
 
 . "$(dirname "$0")/lib.sh"
@@ -108,14 +109,21 @@ expect_line '"action":"0x0000"' "pending report: N-ACTION-RSP is 0000"
 sleep 1
 check "pending report: the failed delivery is logged" \
     grep -q "transaction $UID_ROOT.7: the N-EVENT-REPORT to COMMITNEW failed" "$TEST_TMP/cairnd.log"
+
+# The same Transaction UID while that report is pending: every instance fails with 0131.
+commit_request "$UID_ROOT.7" "[[\"$SC_CLASS\",\"${UIDS[0]}\"]]" 1000
+expect_line "\"event\":2,\"transaction\":\"$UID_ROOT.7\".*\\[\"${UIDS[0]}\",\"0x0131\"\\]" \
+    "duplicate Transaction UID fails with 0131"
+
 kill -KILL "$CAIRND_PID"
 wait "$CAIRND_PID" 2>/dev/null
 CAIRND_PID=""
-timeout 60 node "$COMMIT_JS" listen "$SCU_PORT" 30000 > "$TEST_TMP/listen.out" 2>&1 &
+timeout 90 node "$COMMIT_JS" listen "$SCU_PORT" 60000 > "$TEST_TMP/listen.out" 2>&1 &
 LISTEN_PID=$!
 sleep 1
 start_cairnd || { fail "cairnd restarts"; finish; exit 1; }
-for _ in $(seq 1 250); do
+# The retry due 5 s after the first failure may have been missed: the next is 30 s later.
+for _ in $(seq 1 500); do
     grep -q "$UID_ROOT.7" "$TEST_TMP/listen.out" && break
     sleep 0.1
 done

@@ -10,7 +10,7 @@
 cairn_status archive_host_store(cairn_assoc *assoc, const cairn_message *request,
                                 cairn_duplicate_policy policy, cairn_store_outcome *outcome)
 {
-    /* The message belongs to the host; the plugin only holds a const view of it. */
+    /* The message belongs to the host; the plugin only has a const view of it. */
     cairn_message *msg = (cairn_message *)request;
     archive_tmp *tmp;
 

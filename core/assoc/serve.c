@@ -181,7 +181,7 @@ static void fill_log_ctx(cairn_assoc *assoc, const char *calling, const char *ca
     memcpy(assoc->log.called_ae, assoc->called_ae, sizeof assoc->log.called_ae);
 }
 
-/* Logs why the association ends and answers the peer where that is due. */
+/* Logs why the association ends and sends the release response or A-ABORT where due. */
 static void end_association(cairn_assoc *assoc, int dimse_rc)
 {
     switch (dimse_rc) {

@@ -53,7 +53,7 @@ enum dimse_command_field {
 #define DIMSE_TAG_AFFECTED_SOP_INSTANCE_UID DCM_TAG(0x0000, 0x1000)
 #define DIMSE_TAG_REQUESTED_SOP_INSTANCE_UID DCM_TAG(0x0000, 0x1001)
 
-/* What dimse_receive returns. */
+/* Results of dimse_receive. */
 enum dimse_result {
     DIMSE_OK = 0,
     DIMSE_RELEASE_REQUESTED, /* peer asked to release between messages */
@@ -77,8 +77,8 @@ typedef struct dimse_limits {
  * Reads one whole request into msg (zeroed by the caller). A C-STORE data
  * set is streamed into a temporary archive file with a PS3.10 header and
  * then parsed for its leading attributes. When the request could be read
- * but not kept (disk full, write error), msg->local_status holds the
- * status to answer with and msg->error the reason.
+ * but not kept (disk full, write error), *local_status is set to the
+ * status to answer with and msg->error to the reason.
  */
 int dimse_receive(cairn_assoc *assoc, const dimse_limits *limits, cairn_message *msg,
                   cairn_dimse_status *local_status);

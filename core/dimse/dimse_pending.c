@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What a handler does while it still runs: send pending responses (C-FIND
- * matches, C-MOVE and C-GET progress), add and remove command fields, and
- * notice a C-CANCEL-RQ from the peer without blocking.
+ * Host entries a handler uses while it still runs: sending pending
+ * responses (C-FIND matches, C-MOVE and C-GET progress), adding and
+ * removing command fields, and noticing a C-CANCEL-RQ without blocking.
  */
 #include "dimse/dimse.h"
 
@@ -104,7 +104,7 @@ static dcm_dataset *read_interleaved_command(cairn_assoc *assoc, unsigned timeou
 
 int dimse_host_message_cancelled(const cairn_message *message)
 {
-    /* The message belongs to the host; the plugin only holds a const view of it. */
+    /* The message belongs to the host; the plugin only has a const view of it. */
     cairn_message *msg = (cairn_message *)message;
     cairn_assoc *assoc;
     dcm_dataset *cmd;

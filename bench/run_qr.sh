@@ -83,7 +83,7 @@ wait_for_echo() {
         fi
         sleep 0.1
     done
-    echo "run_qr: $SRV_NAME did not answer C-ECHO within 30 s" >&2
+    echo "run_qr: $SRV_NAME did not respond to C-ECHO within 30 s" >&2
     exit 1
 }
 

@@ -182,7 +182,7 @@ def check_database(db):
                          " version %d; start cairnd once on it first, or update this script"
                          % (version, SCHEMA_VERSION))
     if db.execute("SELECT count(*) FROM instance").fetchone()[0] != 0:
-        raise SystemExit("make_index: the database already holds instances; use a new one")
+        raise SystemExit("make_index: the database already contains instances; use a new one")
 
 
 def fill_index(path, archive):

@@ -41,7 +41,7 @@ typedef struct assoc_negotiation {
 } assoc_negotiation;
 
 /*
- * Answers an A-ASSOCIATE-RQ (a ul_negotiate_fn; arg is an assoc_negotiation).
+ * Decides on an A-ASSOCIATE-RQ (a ul_negotiate_fn; arg is an assoc_negotiation).
  * Returns 0 with ac filled to accept, 1 with rj filled to reject.
  */
 int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_rj *rj);
@@ -50,7 +50,7 @@ int assoc_negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_
 void assoc_serve(void *arg, net_conn *conn);
 
 /*
- * Answers a connection that waited too long for a worker with A-ASSOCIATE-RJ
+ * Rejects a connection that waited too long for a worker with A-ASSOCIATE-RJ
  * transient, local limit exceeded (a net_reject_fn; arg is an assoc_env).
  */
 void assoc_reject_busy(void *arg, net_conn *conn);

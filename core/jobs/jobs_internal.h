@@ -181,11 +181,11 @@ int jobs_assoc_send(jobs_assoc *assoc, uint8_t pctx_id, dcm_dataset *command,
 /* Sends a C-CANCEL-RQ for message_id. */
 int jobs_assoc_cancel(jobs_assoc *assoc, uint8_t pctx_id, uint16_t message_id);
 
-/* What jobs_assoc_read returns. */
+/* Results of jobs_assoc_read. */
 enum jobs_read_result {
     JOBS_READ_OK = 0,
     JOBS_READ_INTERRUPTED = 1, /* nothing arrived before the run was interrupted */
-    JOBS_READ_FAILED = -1      /* run->error says why; the association is unusable */
+    JOBS_READ_FAILED = -1      /* run->error has the reason; the association is unusable */
 };
 
 /*

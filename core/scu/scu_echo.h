@@ -25,9 +25,9 @@ typedef enum scu_echo_result {
 /* The outcome of scu_echo. */
 typedef struct scu_echo_outcome {
     scu_echo_result result;
-    uint16_t status;       /* Status (0000,0900) of the C-ECHO-RSP, when answered */
+    uint16_t status;       /* Status (0000,0900) of the C-ECHO-RSP, when one arrived */
     char comment[65];      /* Error Comment (0000,0902) of the C-ECHO-RSP, or "" */
-    uint64_t milliseconds; /* from the TCP connect to the C-ECHO-RSP, when answered */
+    uint64_t milliseconds; /* from the TCP connect to the C-ECHO-RSP, when one arrived */
     char reason[256];      /* why it failed, for every result but SCU_ECHO_ANSWERED */
 } scu_echo_outcome;
 

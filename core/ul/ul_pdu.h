@@ -116,7 +116,7 @@ typedef struct ul_pctx_rq {
     size_t transfer_syntax_count; /* 1..UL_TS_PER_PCTX_MAX */
 } ul_pctx_rq;
 
-/* The answer to one presentation context in the A-ASSOCIATE-AC. */
+/* The result for one presentation context in the A-ASSOCIATE-AC. */
 typedef struct ul_pctx_ac {
     uint8_t id;
     uint8_t result;         /* enum ul_pctx_result */

@@ -19,7 +19,7 @@
 #define COMMITMENT_SOP_INSTANCE "1.2.840.10008.1.20.1.1"
 #define COMMITMENT_ID_PREFIX "commitment:"
 
-/* Most references one N-ACTION-RQ may carry; more are answered 0213. */
+/* Maximum number of references in one N-ACTION-RQ; more get status 0213. */
 #define COMMITMENT_MAX_REFERENCES 100000u
 
 /* Failure Reason (0008,1197) values (PS3.3 C.14.1.1). */

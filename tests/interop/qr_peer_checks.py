@@ -308,6 +308,55 @@ def run_relational(args):
     report("0020,000D" in comment.upper(), "%s: a900 comment names Study Instance UID" % label,
            "got %r" % comment)
     association.release()
+    return run_relational_retrieve(args)
+
+
+def instance_without_study(sop_instance):
+    return identifier([(0x0008, 0x0052, "CS", b"IMAGE"),
+                       (0x0008, 0x0018, "UI", sop_instance.encode("ascii"))])
+
+
+def run_relational_retrieve(args):
+    """C-GET and C-MOVE of one instance named by its SOP Instance UID alone."""
+    label = "relational retrieval"
+    little_endian = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+    contexts = [Context(1, STUDY_ROOT_GET, extended=b"\x01"),
+                Context(3, SECONDARY_CAPTURE, little_endian, role=(0, 1)),
+                Context(5, STUDY_ROOT_MOVE, extended=b"\x01")]
+    association = Association(args.port, contexts).connect()
+    for sop_class in (STUDY_ROOT_GET, STUDY_ROOT_MOVE):
+        answer = association.extended.get(sop_class)
+        report(answer is not None and answer[:1] == b"\x01",
+               "%s: A-ASSOCIATE-AC accepts relational retrieval for %s" % (label, sop_class),
+               "got %r" % answer)
+
+    responses, stores = retrieve(association, C_GET_RQ, STUDY_ROOT_GET, instance_without_study(args.instance))
+    final = responses[-1]
+    report(final.status() == 0x0000 and final.counts()["completed"] == 1 and stores == 1,
+           "%s: C-GET at IMAGE level by SOP Instance UID alone sends one instance" % label,
+           "got %s, counts %r, %d C-STORE-RQs" % (hexstatus(final.status()), final.counts(), stores))
+
+    if args.destination:
+        responses, stores = retrieve(association, C_MOVE_RQ, STUDY_ROOT_MOVE,
+                                     instance_without_study(args.instance), destination=args.destination)
+        final = responses[-1]
+        report(final.status() == 0x0000 and final.counts()["completed"] == 1,
+               "%s: C-MOVE at IMAGE level by SOP Instance UID alone completes one" % label,
+               "got %s, counts %r" % (hexstatus(final.status()), final.counts()))
+    association.release()
+
+    contexts = [Context(1, STUDY_ROOT_GET),
+                Context(3, SECONDARY_CAPTURE, little_endian, role=(0, 1))]
+    association = Association(args.port, contexts).connect()
+    responses, stores = retrieve(association, C_GET_RQ, STUDY_ROOT_GET, instance_without_study(args.instance))
+    final = responses[-1]
+    report(final.status() == 0xA900 and stores == 0,
+           "%s: without the item, C-GET without the upper Unique Keys gives a900" % label,
+           "got %s, %d C-STORE-RQs" % (hexstatus(final.status()), stores))
+    comment = final.text((0x0000, 0x0902)) or ""
+    report("0020,000D" in comment.upper(), "%s: the a900 comment names Study Instance UID" % label,
+           "got %r" % comment)
+    association.release()
     return 0
 
 
@@ -328,6 +377,8 @@ def main():
                                  help="a study of one instance, retrieved after the cancel")
         if name == "relational":
             command.add_argument("--instance", required=True, help="a SOP Instance UID of the study")
+            command.add_argument("--destination", default="",
+                                 help="Move Destination AE title for the relational C-MOVE")
     args = parser.parse_args()
 
     runners = {"charset": run_charset, "cancel": run_cancel, "relational": run_relational}

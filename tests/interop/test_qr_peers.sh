@@ -10,7 +10,8 @@
 #      file and in another one (qr_peer_checks.py charset);
 #   3. C-CANCEL-RQ during C-MOVE and C-GET of a 300-instance series, with
 #      the raw client as storage SCP of the C-GET;
-#   4. relational queries accepted through SOP Class Extended Negotiation.
+#   4. relational queries and retrievals (C-GET, C-MOVE by SOP Instance
+#      UID alone) accepted through SOP Class Extended Negotiation.
 #
 # Usage: tests/interop/test_qr_peers.sh BUILD_DIR
 
@@ -294,7 +295,17 @@ check "cairnd logs the cancelled C-GET" grep -q "C-GET .*status 0xFE00" "$TEST_T
 
 # --- 4. Relational queries ------------------------------------------------------------
 
-run_checks relational relational --port "$PORT" --study "$SYNTHETIC_STUDY" --instance "$SYNTHETIC_INSTANCE"
+# The cancelled C-MOVE may have sent the same instance already, and storescp
+# names files by SOP Instance UID: look for a file written after this mark.
+touch "$TEST_TMP/relational.mark"
+sleep 0.01
+run_checks relational relational --port "$PORT" --study "$SYNTHETIC_STUDY" --instance "$SYNTHETIC_INSTANCE" \
+    --destination CANCELDEST
+moved_again() {
+    [ -n "$(find "$TEST_TMP/CANCELDEST" -newer "$TEST_TMP/relational.mark" -name "*$SYNTHETIC_INSTANCE*")" ]
+}
+for _ in $(seq 1 100); do moved_again && break; sleep 0.1; done
+check "relational C-MOVE: storescp CANCELDEST received the instance" moved_again
 
 check "cairnd still runs" cairnd_alive
 check_no_sanitizer_report

@@ -317,7 +317,7 @@ def instance_without_study(sop_instance):
 
 
 def run_relational_retrieve(args):
-    """C-GET and C-MOVE of one instance named by its SOP Instance UID alone."""
+    """Retrieve one instance by its SOP Instance UID alone, with C-GET and C-MOVE."""
     label = "relational retrieval"
     little_endian = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
     contexts = [Context(1, STUDY_ROOT_GET, extended=b"\x01"),

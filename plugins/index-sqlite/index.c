@@ -302,6 +302,64 @@ static cairn_status index_reject(void *db, const char *const *sop_instance_uids,
     return status;
 }
 
+/* Runs CALL on a reader connection taken from the pool of db. */
+#define WITH_READER(db, CALL)                                                  \
+    do {                                                                       \
+        sqlidx_index *index_ = (db);                                           \
+        sqlidx_conn *conn = NULL;                                              \
+        cairn_status status_;                                                  \
+                                                                               \
+        if (index_ == NULL)                                                    \
+            return CAIRN_ERR_INVALID_ARGUMENT;                                 \
+        status_ = take_reader(index_, &conn);                                  \
+        if (status_ != CAIRN_OK)                                               \
+            return status_;                                                    \
+        status_ = CALL;                                                        \
+        give_back_reader(index_, conn);                                        \
+        return status_;                                                        \
+    } while (0)
+
+static cairn_status index_mpps_put(void *db, const cairn_mpps_step *step, int create)
+{
+    WITH_READER(db, sqlidx_mpps_put(index_->backend, conn, step, create));
+}
+
+static cairn_status index_mpps_get(void *db, const char *sop_instance_uid, cairn_mpps_fn fn,
+                                   void *arg)
+{
+    WITH_READER(db, sqlidx_mpps_get(index_->backend, conn, sop_instance_uid, fn, arg));
+}
+
+static cairn_status index_mpps_list(void *db, const cairn_mpps_filter *filter,
+                                    cairn_mpps_fn fn, void *arg)
+{
+    WITH_READER(db, sqlidx_mpps_list(index_->backend, conn, filter, fn, arg));
+}
+
+static cairn_status index_outbox_add(void *db, const cairn_outbox_message *message,
+                                     uint64_t *id)
+{
+    WITH_READER(db, sqlidx_outbox_add(index_->backend, conn, message, id));
+}
+
+static cairn_status index_outbox_update(void *db, uint64_t id, uint32_t attempts,
+                                        int64_t next_attempt_at_us, const char *last_error)
+{
+    WITH_READER(db, sqlidx_outbox_update(index_->backend, conn, id, attempts,
+                                         next_attempt_at_us, last_error));
+}
+
+static cairn_status index_outbox_delete(void *db, uint64_t id)
+{
+    WITH_READER(db, sqlidx_outbox_delete(index_->backend, conn, id));
+}
+
+static cairn_status index_outbox_list(void *db, const char *kind_prefix, cairn_outbox_fn fn,
+                                      void *arg)
+{
+    WITH_READER(db, sqlidx_outbox_list(index_->backend, conn, kind_prefix, fn, arg));
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -316,4 +374,11 @@ const cairn_index_ops sqlidx_ops = {
     .job_delete = index_job_delete,
     .job_list = index_job_list,
     .reject_instances = index_reject,
+    .mpps_put = index_mpps_put,
+    .mpps_get = index_mpps_get,
+    .mpps_list = index_mpps_list,
+    .outbox_add = index_outbox_add,
+    .outbox_update = index_outbox_update,
+    .outbox_delete = index_outbox_delete,
+    .outbox_list = index_outbox_list,
 };

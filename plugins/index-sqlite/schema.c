@@ -243,12 +243,72 @@ static const char schema_v4[] =
     "    code TEXT NOT NULL\n"
     ") WITHOUT ROWID;\n";
 
+/*
+ * Version 5: Modality Performed Procedure Steps, and the outbox of DIMSE
+ * messages waiting for delivery to remote AEs. An outbox id is the rowid,
+ * AUTOINCREMENT so that an id is never reused and stays the send order.
+ */
+static const char schema_v5[] =
+    "CREATE TABLE mpps (\n"
+    "    sop_uid TEXT PRIMARY KEY,\n"
+    "    status TEXT NOT NULL,\n"
+    "    study_uid TEXT NOT NULL,\n"
+    "    modality TEXT NOT NULL,\n"
+    "    start_datetime TEXT NOT NULL,\n"
+    "    calling_ae TEXT NOT NULL,\n"
+    "    created_at_us INTEGER NOT NULL,\n"
+    "    updated_at_us INTEGER NOT NULL,\n"
+    "    document TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX mpps_study ON mpps (study_uid);\n"
+    "CREATE INDEX mpps_start ON mpps (start_datetime);\n"
+    "CREATE TABLE outbox (\n"
+    "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    destination TEXT NOT NULL,\n"
+    "    calling_ae TEXT NOT NULL,\n"
+    "    group_key TEXT NOT NULL,\n"
+    "    document TEXT NOT NULL,\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "    last_error TEXT NOT NULL DEFAULT '',\n"
+    "    created_at_us INTEGER NOT NULL,\n"
+    "    next_attempt_at_us INTEGER NOT NULL\n"
+    ");\n";
+
+/*
+ * Version 6: Storage Commitment the archive asked of remote AEs (backup
+ * archives), one row per instance and remote. due_at_us orders the retries
+ * of pending rows; transaction_uid finds the rows an N-EVENT-REPORT answers.
+ */
+static const char schema_v6[] =
+    "CREATE TABLE commitment (\n"
+    "    remote_ae TEXT NOT NULL,\n"
+    "    sop_uid TEXT NOT NULL,\n"
+    "    sop_class_uid TEXT NOT NULL,\n"
+    "    study_uid TEXT NOT NULL,\n"
+    "    calling_ae TEXT NOT NULL,\n"
+    "    state INTEGER NOT NULL,\n"
+    "    transaction_uid TEXT NOT NULL,\n"
+    "    note TEXT NOT NULL,\n"
+    "    requested_at_us INTEGER NOT NULL,\n"
+    "    due_at_us INTEGER NOT NULL,\n"
+    "    updated_at_us INTEGER NOT NULL,\n"
+    "    attempts INTEGER NOT NULL,\n"
+    "    failure_reason INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (remote_ae, sop_uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX commitment_transaction ON commitment (transaction_uid);\n"
+    "CREATE INDEX commitment_study ON commitment (study_uid);\n"
+    "CREATE INDEX commitment_due ON commitment (state, due_at_us);\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
+    schema_v6,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

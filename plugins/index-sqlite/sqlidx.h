@@ -196,6 +196,24 @@ cairn_status sqlidx_reject(const sqlidx_backend *backend, sqlidx_conn *conn,
                            const char *const *sop_uids, size_t count, const char *code,
                            size_t *marked);
 
+/* mpps.c: Modality Performed Procedure Steps, on a reader connection */
+cairn_status sqlidx_mpps_put(const sqlidx_backend *backend, sqlidx_conn *conn,
+                             const cairn_mpps_step *step, int create);
+cairn_status sqlidx_mpps_get(const sqlidx_backend *backend, sqlidx_conn *conn,
+                             const char *sop_uid, cairn_mpps_fn fn, void *arg);
+cairn_status sqlidx_mpps_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                              const cairn_mpps_filter *filter, cairn_mpps_fn fn, void *arg);
+
+/* outbox.c: messages waiting for delivery, on a reader connection */
+cairn_status sqlidx_outbox_add(const sqlidx_backend *backend, sqlidx_conn *conn,
+                               const cairn_outbox_message *message, uint64_t *id);
+cairn_status sqlidx_outbox_update(const sqlidx_backend *backend, sqlidx_conn *conn, uint64_t id,
+                                  uint32_t attempts, int64_t next_attempt_at_us,
+                                  const char *last_error);
+cairn_status sqlidx_outbox_delete(const sqlidx_backend *backend, sqlidx_conn *conn, uint64_t id);
+cairn_status sqlidx_outbox_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                const char *kind_prefix, cairn_outbox_fn fn, void *arg);
+
 /* query.c */
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg);

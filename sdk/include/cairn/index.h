@@ -108,6 +108,138 @@ CAIRN_STATIC_ASSERT(sizeof(cairn_index_query) == 32, "cairn_index_query layout i
 #endif
 
 /*
+ * One Modality Performed Procedure Step (PS3.4 F.7) as the index keeps it.
+ * The index stores the searchable values in columns and document (UTF-8
+ * text, a JSON object) as opaque text. Text is UTF-8 without padding, ""
+ * when absent, never NULL. Strings are borrowed for the call. Since SDK 1.0.
+ */
+typedef struct cairn_mpps_step {
+    uint32_t struct_size;           /* sizeof(cairn_mpps_step) */
+    uint32_t reserved;              /* zero */
+    const char *sop_instance_uid;   /* the step's SOP Instance UID: the key */
+    const char *status;             /* IN PROGRESS, COMPLETED or DISCONTINUED */
+    const char *study_instance_uid; /* first Study Instance UID of the Scheduled Step Attributes Sequence */
+    const char *modality;
+    const char *start_datetime;     /* Performed Procedure Step Start Date and Time as YYYYMMDDHHMMSS */
+    const char *calling_ae;         /* AE title of the modality that created the step */
+    int64_t created_at_us;          /* microseconds since the Unix epoch, UTC */
+    int64_t updated_at_us;
+    const char *document;
+} cairn_mpps_step;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_mpps_step) == 80, "cairn_mpps_step layout is ABI");
+#endif
+
+/* Called once per step, borrowed for the call; non-zero stops early. Since SDK 1.0. */
+typedef int (*cairn_mpps_fn)(void *arg, const cairn_mpps_step *step);
+
+/*
+ * Selects steps for mpps_list. A NULL or empty string matches every step;
+ * otherwise the column must equal it, except start_from and start_to,
+ * which bound start_datetime inclusively (compared as text, so a prefix
+ * such as "20260101" works as a lower bound). Since SDK 1.0.
+ */
+typedef struct cairn_mpps_filter {
+    uint32_t struct_size; /* sizeof(cairn_mpps_filter) */
+    uint32_t reserved;    /* zero */
+    const char *study_instance_uid;
+    const char *modality;
+    const char *status;
+    const char *start_from;
+    const char *start_to;
+    uint64_t max_rows;    /* 0: no limit; the newest steps come first */
+} cairn_mpps_filter;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_mpps_filter) == 56, "cairn_mpps_filter layout is ABI");
+#endif
+
+/*
+ * One message waiting in the outbox, the persistent queue of DIMSE
+ * messages the archive sends to remote AEs (forwarded MPPS, study
+ * notifications). Messages with the same destination and group_key are
+ * delivered in id order, so a sender retries only the first of a group.
+ * Strings are borrowed for the call. Since SDK 1.0.
+ */
+typedef struct cairn_outbox_message {
+    uint32_t struct_size;       /* sizeof(cairn_outbox_message) */
+    uint32_t attempts;          /* failed deliveries so far */
+    uint64_t id;                /* assigned by outbox_add, increasing */
+    const char *kind;           /* what the payload is, chosen by the sender, e.g. "mpps-n-create" */
+    const char *destination;    /* remote AE title */
+    const char *calling_ae;     /* calling AE title of the association that carries it */
+    const char *group_key;      /* ordering group, e.g. a SOP Instance UID */
+    const char *document;       /* payload, opaque text */
+    const char *last_error;     /* why the last delivery failed; "" before any */
+    int64_t created_at_us;      /* microseconds since the Unix epoch, UTC */
+    int64_t next_attempt_at_us; /* not to be sent before */
+} cairn_outbox_message;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_outbox_message) == 80, "cairn_outbox_message layout is ABI");
+#endif
+
+/* Called once per outbox message, borrowed for the call; non-zero stops early. Since SDK 1.0. */
+typedef int (*cairn_outbox_fn)(void *arg, const cairn_outbox_message *message);
+
+/* Storage commitment state of one instance at one remote AE. Since SDK 1.0. */
+typedef enum cairn_commitment_state {
+    CAIRN_COMMITMENT_PENDING = 0,   /* to be asked, or asked and not yet answered */
+    CAIRN_COMMITMENT_COMMITTED = 1, /* the remote reported that it keeps the instance */
+    CAIRN_COMMITMENT_FAILED = 2,    /* the remote reported a failure, or never answered */
+    CAIRN_COMMITMENT_STATE_SENTINEL_ = 0x7fffffff
+} cairn_commitment_state;
+
+/*
+ * What the archive knows about one Storage Commitment it asked of a remote
+ * AE (the archive as Storage Commitment SCU, PS3.4 J): one instance at one
+ * remote, keyed by remote_ae and sop_instance_uid. Text is never NULL ("" when
+ * unknown); strings are borrowed for the call. Since SDK 1.0.
+ */
+typedef struct cairn_commitment {
+    uint32_t struct_size;           /* sizeof(cairn_commitment) */
+    cairn_commitment_state state;
+    const char *remote_ae;          /* the remote asked to commit */
+    const char *sop_instance_uid;
+    const char *sop_class_uid;
+    const char *study_instance_uid;
+    const char *calling_ae;         /* our AE title that asks and takes the report */
+    const char *transaction_uid;    /* Transaction UID of the latest N-ACTION */
+    const char *note;               /* what a pending row waits for, or why it failed */
+    int64_t requested_at_us;        /* latest N-ACTION attempt, microseconds since the epoch */
+    int64_t due_at_us;              /* pending: when to ask again */
+    int64_t updated_at_us;          /* latest change */
+    uint32_t attempts;              /* N-ACTIONs tried */
+    uint32_t failure_reason;        /* failed: Failure Reason (0008,1197), 0 when none came */
+} cairn_commitment;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_commitment) == 96, "cairn_commitment layout is ABI");
+#endif
+
+/* Called once per row, borrowed for the call; non-zero stops early. Since SDK 1.0. */
+typedef int (*cairn_commitment_fn)(void *arg, const cairn_commitment *row);
+
+/*
+ * Selects rows for commitment_list. A NULL or empty string matches every
+ * row; otherwise the column must equal it. Since SDK 1.0.
+ */
+typedef struct cairn_commitment_filter {
+    uint32_t struct_size;           /* sizeof(cairn_commitment_filter) */
+    int32_t state;                  /* a cairn_commitment_state, or -1 for every state */
+    const char *remote_ae;
+    const char *study_instance_uid;
+    const char *transaction_uid;
+    int64_t due_before_us;          /* non-zero: only rows with due_at_us <= it */
+    uint64_t max_rows;              /* 0: no limit */
+} cairn_commitment_filter;
+
+#if UINTPTR_MAX == 0xffffffffffffffffu
+CAIRN_STATIC_ASSERT(sizeof(cairn_commitment_filter) == 48, "cairn_commitment_filter layout is ABI");
+#endif
+
+/*
  * An index back end. The host copies the table. Set struct_size to
  * sizeof(cairn_index_ops). Entries are only ever appended. Since SDK 1.0.
  */
@@ -201,10 +333,79 @@ typedef struct cairn_index_ops {
      */
     cairn_status (*reject_instances)(void *db, const char *const *sop_instance_uids,
                                      size_t count, const char *code, size_t *marked);
+
+    /*
+     * Stores a Modality Performed Procedure Step. With create non-zero the
+     * step must be new (CAIRN_ERR_EXISTS when its SOP Instance UID is
+     * kept already, checked and inserted atomically); otherwise it replaces
+     * the kept step (CAIRN_ERR_NOT_FOUND when there is none), keeping its
+     * created_at_us. Returns once the change is durable. Since SDK 1.0.
+     */
+    cairn_status (*mpps_put)(void *db, const cairn_mpps_step *step, int create);
+
+    /* Calls fn once with the step sop_instance_uid; CAIRN_ERR_NOT_FOUND when absent. Since SDK 1.0. */
+    cairn_status (*mpps_get)(void *db, const char *sop_instance_uid, cairn_mpps_fn fn, void *arg);
+
+    /*
+     * Calls fn once per step that matches filter (NULL: every step), newest
+     * start_datetime first, then by SOP Instance UID. Since SDK 1.0.
+     */
+    cairn_status (*mpps_list)(void *db, const cairn_mpps_filter *filter, cairn_mpps_fn fn,
+                              void *arg);
+
+    /*
+     * Appends a message to the outbox; the index ignores message->id and
+     * attempts and stores *id, larger than every id given before. Returns
+     * once the change is durable. Since SDK 1.0.
+     */
+    cairn_status (*outbox_add)(void *db, const cairn_outbox_message *message, uint64_t *id);
+
+    /*
+     * Records a failed delivery of message id: its attempt count, the time
+     * of the next try and the error. CAIRN_ERR_NOT_FOUND when absent.
+     * Since SDK 1.0.
+     */
+    cairn_status (*outbox_update)(void *db, uint64_t id, uint32_t attempts,
+                                  int64_t next_attempt_at_us, const char *last_error);
+
+    /* Removes message id once delivered or given up; CAIRN_ERR_NOT_FOUND when absent. Since SDK 1.0. */
+    cairn_status (*outbox_delete)(void *db, uint64_t id);
+
+    /*
+     * Calls fn once per message whose kind starts with kind_prefix (NULL or
+     * "": every message), in id order. Since SDK 1.0.
+     */
+    cairn_status (*outbox_list)(void *db, const char *kind_prefix, cairn_outbox_fn fn, void *arg);
+    /*
+     * Storage commitment asked of remote AEs. Inserts each row or replaces
+     * the row with the same remote_ae and sop_instance_uid, all rows in one
+     * transaction. Returns once the change is durable. Since SDK 1.0.
+     */
+    cairn_status (*commitment_put)(void *db, const cairn_commitment *rows, size_t count);
+
+    /*
+     * Applies an N-EVENT-REPORT: for each result, the PENDING row whose
+     * transaction_uid is transaction_uid and whose sop_instance_uid is the
+     * result's takes the result's state, failure_reason, note and
+     * updated_at_us (other fields of results are ignored), all in one
+     * transaction. *updated (when not NULL) receives the number of rows
+     * changed. CAIRN_ERR_NOT_FOUND when no row has that transaction_uid.
+     * Returns once the change is durable. Since SDK 1.0.
+     */
+    cairn_status (*commitment_report)(void *db, const char *transaction_uid,
+                                      const cairn_commitment *results, size_t count,
+                                      size_t *updated);
+
+    /*
+     * Calls fn once per row that matches filter (NULL: every row), ordered
+     * by remote_ae, transaction_uid, then sop_instance_uid. Since SDK 1.0.
+     */
+    cairn_status (*commitment_list)(void *db, const cairn_commitment_filter *filter,
+                                    cairn_commitment_fn fn, void *arg);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 104, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 22 * 8, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -360,6 +360,61 @@ static cairn_status index_outbox_list(void *db, const char *kind_prefix, cairn_o
     WITH_READER(db, sqlidx_outbox_list(index_->backend, conn, kind_prefix, fn, arg));
 }
 
+static cairn_status index_commitment_put(void *db, const cairn_commitment *rows, size_t count)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_commitment_put(index->backend, conn, rows, count);
+    give_back_reader(index, conn);
+    return status;
+}
+
+static cairn_status index_commitment_report(void *db, const char *transaction_uid,
+                                            const cairn_commitment *results, size_t count,
+                                            size_t *updated)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_commitment_report(index->backend, conn, transaction_uid, results, count,
+                                      updated);
+    give_back_reader(index, conn);
+    return status;
+}
+
+static cairn_status index_commitment_list(void *db, const cairn_commitment_filter *filter,
+                                          cairn_commitment_fn fn, void *arg)
+{
+    sqlidx_index *index = db;
+    sqlidx_conn *conn = NULL;
+    cairn_status status;
+
+    if (index == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    status = take_reader(index, &conn);
+    if (status != CAIRN_OK)
+        return status;
+    status = sqlidx_commitment_list(index->backend, conn, filter, fn, arg);
+    give_back_reader(index, conn);
+    return status;
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -374,6 +429,9 @@ const cairn_index_ops sqlidx_ops = {
     .job_delete = index_job_delete,
     .job_list = index_job_list,
     .reject_instances = index_reject,
+    .commitment_put = index_commitment_put,
+    .commitment_report = index_commitment_report,
+    .commitment_list = index_commitment_list,
     .mpps_put = index_mpps_put,
     .mpps_get = index_mpps_get,
     .mpps_list = index_mpps_list,

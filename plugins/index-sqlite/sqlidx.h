@@ -214,6 +214,17 @@ cairn_status sqlidx_outbox_delete(const sqlidx_backend *backend, sqlidx_conn *co
 cairn_status sqlidx_outbox_list(const sqlidx_backend *backend, sqlidx_conn *conn,
                                 const char *kind_prefix, cairn_outbox_fn fn, void *arg);
 
+/* commitment.c: Storage Commitment asked of remote AEs, on a reader connection */
+cairn_status sqlidx_commitment_put(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                   const cairn_commitment *rows, size_t count);
+cairn_status sqlidx_commitment_report(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                      const char *transaction_uid,
+                                      const cairn_commitment *results, size_t count,
+                                      size_t *updated);
+cairn_status sqlidx_commitment_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                    const cairn_commitment_filter *filter,
+                                    cairn_commitment_fn fn, void *arg);
+
 /* query.c */
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg);

@@ -4,6 +4,7 @@
  * sequence and the hash-derived layout. See archive.h for the rules.
  */
 #include "archive/archive.h"
+#include "archive/archive_events.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -553,6 +554,8 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     }
     log_debug(log, "archive: %s stored as %s (%llu bytes)", sop_instance_uid, rel,
               (unsigned long long)tmp->size);
+    if (*outcome == CAIRN_STORE_STORED || *outcome == CAIRN_STORE_REPLACED)
+        archive_events_instance_stored((const cairn_dataset *)attributes, &file);
     metrics_add(METRIC_INSTANCES_RECEIVED, 1);
     metrics_add(METRIC_BYTES_RECEIVED, tmp->size);
 

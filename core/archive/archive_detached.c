@@ -51,6 +51,20 @@ static void release_archive(void)
     pthread_rwlock_unlock(&attached_lock);
 }
 
+archive *archive_detached_acquire(runtime **rt)
+{
+    archive *ar = acquire_archive();
+
+    if (ar != NULL && rt != NULL)
+        *rt = attached_runtime;
+    return ar;
+}
+
+void archive_detached_release(void)
+{
+    release_archive();
+}
+
 cairn_status archive_host_document_put(const char *id, const char *document)
 {
     archive *ar;

@@ -19,6 +19,14 @@ void archive_detached_attach(archive *ar, runtime *rt);
 /* Waits for the calls in progress, then makes the entries return CAIRN_ERR_BUSY. */
 void archive_detached_detach(void);
 
+/*
+ * Returns the attached archive with its lock held for reading, and the
+ * runtime in *rt (when not NULL); NULL, lock not held, when detached.
+ * Every non-NULL return must be paired with archive_detached_release.
+ */
+archive *archive_detached_acquire(runtime **rt);
+void archive_detached_release(void);
+
 cairn_status archive_host_document_put(const char *id, const char *document);
 cairn_status archive_host_document_delete(const char *id);
 cairn_status archive_host_document_list(const char *prefix, cairn_job_fn fn, void *arg);

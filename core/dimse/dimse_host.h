@@ -60,6 +60,9 @@ struct cairn_message {
 /* Most US fields a handler may add to a response command set. */
 #define DIMSE_REPLY_MAX_FIELDS 8
 
+/* Most tags in a response's Attribute Identifier List. */
+#define DIMSE_REPLY_MAX_ATTRIBUTES 32
+
 /* The response a handler builds. dataset is owned by the reply. */
 struct cairn_reply {
     cairn_dimse_status status;
@@ -71,6 +74,8 @@ struct cairn_reply {
         uint16_t value;
     } fields[DIMSE_REPLY_MAX_FIELDS];
     size_t field_count;
+    cairn_tag attribute_list[DIMSE_REPLY_MAX_ATTRIBUTES]; /* Attribute Identifier List (0000,1005) */
+    size_t attribute_count;
 };
 
 uint64_t dimse_host_assoc_id(const cairn_assoc *assoc);
@@ -94,6 +99,8 @@ cairn_status dimse_host_reply_set_dataset(cairn_reply *reply, cairn_dataset *dat
 cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_status status,
                                           cairn_dataset *identifier);
 cairn_status dimse_host_reply_set_command_uint(cairn_reply *reply, cairn_tag tag, uint32_t value);
+cairn_status dimse_host_reply_set_attribute_list(cairn_reply *reply, const cairn_tag *tags,
+                                                size_t count);
 cairn_status dimse_host_reply_remove_command_field(cairn_reply *reply, cairn_tag tag);
 int dimse_host_message_cancelled(const cairn_message *message);
 cairn_status dimse_host_assoc_after_response(cairn_assoc *assoc,

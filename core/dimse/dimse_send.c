@@ -32,6 +32,21 @@ static int build_response_command(const cairn_message *msg, const cairn_reply *r
                                      msg->sop_instance_uid);
     for (size_t i = 0; i < reply->field_count; i++)
         rc |= dcm_dataset_set_u16(cmd, reply->fields[i].tag, reply->fields[i].value);
+    if (reply->attribute_count > 0) {
+        uint8_t at[DIMSE_REPLY_MAX_ATTRIBUTES * 4];
+
+        /* AT values: group then element, each 16-bit little endian. */
+        for (size_t i = 0; i < reply->attribute_count; i++) {
+            cairn_tag tag = reply->attribute_list[i];
+
+            at[i * 4] = (uint8_t)(tag >> 16);
+            at[i * 4 + 1] = (uint8_t)(tag >> 24);
+            at[i * 4 + 2] = (uint8_t)tag;
+            at[i * 4 + 3] = (uint8_t)(tag >> 8);
+        }
+        rc |= dcm_dataset_set_bytes(cmd, DCM_TAG(0x0000, 0x1005), DCM_VR_AT, at,
+                                    reply->attribute_count * 4);
+    }
     return rc == 0 ? 0 : -1;
 }
 

@@ -12,9 +12,11 @@
 
 #include "archive/archive_detached.h"
 #include "archive/archive_reject.h"
+#include "archive/archive_router.h"
 #include "dimse/dimse_host.h"
 #include "scu/scu_event.h"
 #include "scu/scu_host.h"
+#include "scu/scu_request.h"
 
 static void *host_alloc(size_t size)
 {
@@ -111,6 +113,21 @@ static const cairn_host_api host_api = {
     .assoc_after_response = dimse_host_assoc_after_response,
     .assoc_event_report = scu_host_assoc_event_report,
     .remote_event_report = archive_host_remote_event_report,
+
+    .reply_set_attribute_list = dimse_host_reply_set_attribute_list,
+    .dataset_encode = plugin_dataset_encode,
+    .dataset_decode = plugin_dataset_decode,
+    .subscribe_instance_stored = plugin_subscribe_instance_stored,
+    .archive_mpps_put = archive_host_mpps_put,
+    .archive_mpps_get = archive_host_mpps_get,
+    .archive_mpps_list = archive_host_mpps_list,
+    .archive_outbox_add = archive_host_outbox_add,
+    .archive_outbox_update = archive_host_outbox_update,
+    .archive_outbox_delete = archive_host_outbox_delete,
+    .archive_outbox_list = archive_host_outbox_list,
+    .remote_open = archive_host_remote_open,
+    .outbound_accepts = scu_host_outbound_accepts,
+    .outbound_request = scu_host_outbound_request,
 };
 
 const cairn_host_api *plugin_host_api(void)

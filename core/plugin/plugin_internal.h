@@ -90,4 +90,10 @@ cairn_status plugin_dataset_remove(cairn_dataset *dataset, cairn_tag tag);
 cairn_dataset *plugin_dataset_append_item(cairn_dataset *dataset, cairn_tag tag);
 cairn_status plugin_dataset_set_empty_sequence(cairn_dataset *dataset, cairn_tag tag);
 
+/* The data router's entries (host_router.c). */
+cairn_status plugin_subscribe_instance_stored(cairn_plugin *self, cairn_instance_stored_fn fn,
+                                              void *arg);
+cairn_status plugin_dataset_encode(const cairn_dataset *dataset, uint8_t **bytes, size_t *length);
+cairn_status plugin_dataset_decode(const uint8_t *bytes, size_t length, cairn_dataset **dataset);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_events.h"
 #include "util/log.h"
 
 /* A UID is at most 64 characters (PS3.5 9.1). */
@@ -94,6 +95,7 @@ void plugin_release_registrations(cairn_plugin *plugin)
         free((char *)plugin->index->ops.name);
     free(plugin->index);
     plugin->index = NULL;
+    archive_events_unsubscribe(plugin);
 }
 
 static bool serves(const cairn_service *service, const char *sop_class_uid)

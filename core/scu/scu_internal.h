@@ -119,6 +119,17 @@ int scu_propose_contexts(ul_assoc_rq *rq, const char *const *sop_classes,
                          const char *const *transfer_syntaxes, size_t count,
                          const log_ctx *log);
 
+/* An association the core opened to a remote AE (the SDK's cairn_outbound). */
+struct cairn_outbound {
+    struct ul_assoc *ul;
+    log_ctx log;
+    char remote_title[UL_AE_TITLE_MAX + 1];
+    char storage_path[PATH_MAX];
+    unsigned response_timeout_ms;
+    uint16_t last_message_id;
+    bool failed; /* the association broke; only close remains */
+};
+
 /* Describes the source and reason of an A-ASSOCIATE-RJ in a few words. */
 const char *scu_reject_reason(const ul_assoc_rj *rj);
 

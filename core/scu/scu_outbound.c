@@ -20,16 +20,6 @@
 #include "config/conf.h"
 #include "scu/scu_internal.h"
 
-struct cairn_outbound {
-    struct ul_assoc *ul;
-    log_ctx log;
-    char remote_title[UL_AE_TITLE_MAX + 1];
-    char storage_path[PATH_MAX];
-    unsigned response_timeout_ms;
-    uint16_t last_message_id;
-    bool failed; /* the association broke; only close remains */
-};
-
 const char *scu_reject_reason(const ul_assoc_rj *rj)
 {
     switch (rj->source) {

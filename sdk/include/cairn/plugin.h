@@ -64,6 +64,15 @@ typedef enum cairn_log_level {
 typedef struct cairn_host_api cairn_host_api;
 
 /*
+ * Called after an instance was archived (see subscribe_instance_stored).
+ * attributes are its leading attributes, everything before Pixel Data, in
+ * the received character set; file says where it is kept. Both are
+ * borrowed for the call. Since SDK 1.0.
+ */
+typedef void (*cairn_instance_stored_fn)(void *arg, const cairn_dataset *attributes,
+                                         const cairn_instance_file *file);
+
+/*
  * Initialises the plugin. Called once, on the main thread, before any
  * association. config is the plugin's section of the configuration (empty
  * when absent), borrowed until shutdown. *state is passed back to shutdown.
@@ -467,10 +476,81 @@ struct cairn_host_api {
                                         uint16_t event_type_id,
                                         const cairn_dataset *event_info,
                                         cairn_dimse_status *status);
+
+    /*
+     * --- Since SDK 1.0: the data router. Entries for services that keep
+     * state in the index (MPPS), send their own DIMSE messages to remote
+     * AEs and follow what the archive stores. The archive entries return
+     * CAIRN_ERR_BUSY before the archive opens and after it closes, and
+     * CAIRN_ERR_UNSUPPORTED when the index back end lacks the op.
+     */
+
+    /*
+     * Sets the Attribute Identifier List (0000,1005) of the response, the
+     * attributes a failure status such as 0106 or 0120 is about (PS3.7
+     * C.4). At most 32 tags, copied; count 0 removes the list.
+     */
+    cairn_status (*reply_set_attribute_list)(cairn_reply *reply, const cairn_tag *tags,
+                                             size_t count);
+    /*
+     * Encodes dataset in explicit VR little endian without File Meta
+     * Information. *bytes is allocated; free it with free.
+     */
+    cairn_status (*dataset_encode)(const cairn_dataset *dataset, uint8_t **bytes,
+                                   size_t *length);
+    /* Parses bytes made by dataset_encode into a new data set the caller owns. */
+    cairn_status (*dataset_decode)(const uint8_t *bytes, size_t length,
+                                   cairn_dataset **dataset);
+    /*
+     * Makes the host call fn after each instance that archive_store
+     * recorded in the index as new or as a replacement, once the index
+     * change is durable. fn runs on the storing association's thread, so
+     * it must return quickly. Only during init.
+     */
+    cairn_status (*subscribe_instance_stored)(cairn_plugin *self, cairn_instance_stored_fn fn,
+                                              void *arg);
+
+    /* The index's mpps_put, mpps_get and mpps_list (see cairn_index_ops). */
+    cairn_status (*archive_mpps_put)(const cairn_mpps_step *step, int create);
+    cairn_status (*archive_mpps_get)(const char *sop_instance_uid, cairn_mpps_fn fn, void *arg);
+    cairn_status (*archive_mpps_list)(const cairn_mpps_filter *filter, cairn_mpps_fn fn,
+                                      void *arg);
+    /* The index's outbox_add, outbox_update, outbox_delete and outbox_list. */
+    cairn_status (*archive_outbox_add)(const cairn_outbox_message *message, uint64_t *id);
+    cairn_status (*archive_outbox_update)(uint64_t id, uint32_t attempts,
+                                          int64_t next_attempt_at_us, const char *last_error);
+    cairn_status (*archive_outbox_delete)(uint64_t id);
+    cairn_status (*archive_outbox_list)(const char *kind_prefix, cairn_outbox_fn fn, void *arg);
+
+    /*
+     * Opens an association from calling_ae to the configured remote
+     * remote_title proposing each of the count SOP classes, as SCU, with
+     * explicit and implicit VR little endian. Works outside associations.
+     * Returns as outbound_open; the association is refused when the
+     * remote accepts none of the classes. Close *out with outbound_close.
+     */
+    cairn_status (*remote_open)(const char *calling_ae, const char *remote_title,
+                                const char *const *sop_classes, size_t count,
+                                cairn_outbound **out);
+    /* Returns non-zero when the remote accepted a presentation context for sop_class. */
+    int (*outbound_accepts)(const cairn_outbound *outbound, const char *sop_class);
+    /*
+     * Sends one request with dataset as its data set and waits for the
+     * response, whose Status goes to *status (a data set in the response
+     * is read and dropped). op is CAIRN_OP_N_CREATE, CAIRN_OP_N_SET or
+     * CAIRN_OP_C_STORE. sop_instance is the Affected SOP Instance UID
+     * (Requested for N-SET); NULL leaves it out of an N-CREATE.
+     * CAIRN_ERR_UNSUPPORTED: no accepted context for sop_class, nothing
+     * sent. CAIRN_ERR_IO, CAIRN_ERR_TIMEOUT, CAIRN_ERR_PARSE: the
+     * association failed and only outbound_close remains.
+     */
+    cairn_status (*outbound_request)(cairn_outbound *outbound, cairn_dimse_op op,
+                                     const char *sop_class, const char *sop_instance,
+                                     const cairn_dataset *dataset, cairn_dimse_status *status);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 67 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 81 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -23,6 +23,7 @@ CAIRND_PID=""
 
 cleanup() {
     stop_cairnd
+    drop_test_pg_db
     rm -rf "$TEST_TMP"
 }
 trap cleanup EXIT
@@ -57,13 +58,13 @@ write_config() {
     cat > "$TEST_TMP/cairn.conf" <<CONF
 log = { level = "${CAIRN_LOG_LEVEL:-info}"; };
 storage = { path = "$TEST_TMP/storage"; };
-index = { plugin = "index-sqlite"; };
+index = { plugin = "$(test_index_plugin)"; };
 network = { artim_timeout = 10; ${network_extra:-max_associations = 32;} };
 plugin_directory = "$PLUGIN_DIR";
 plugins = {
   verification = { };
   storage = { };
-  index-sqlite = { };
+  $(test_index_plugin) = { $(test_index_settings) };
   qr = { };
   commitment = { };
 };
@@ -77,6 +78,7 @@ CONF
 
 # Starts cairnd on $TEST_TMP/cairn.conf and waits (at most 10 s) until it accepts C-ECHO.
 start_cairnd() {
+    prepare_test_pg_db || return 1
     "$CAIRND" --config "$TEST_TMP/cairn.conf" >> "$TEST_TMP/cairnd.log" 2>&1 &
     CAIRND_PID=$!
     for _ in $(seq 1 100); do
@@ -146,4 +148,67 @@ api_settings() {
     else
         echo 'api = { enabled = false; };'
     fi
+}
+
+# --- Index back end of the tests ---
+#
+# CAIRN_TEST_INDEX chooses the index plugin that write_config sets up:
+# "sqlite" (the default) or "postgresql". With postgresql each test gets a
+# database of its own on the server that tests/interop/pg_server.sh runs
+# under BUILD_DIR/pg (a ctest fixture starts it), dropped when the test
+# ends. The SQLite index lives in the storage folder, so a test that
+# deletes the storage folder starts from an empty index; start_cairnd
+# gives the PostgreSQL database the same life by recreating it whenever
+# the storage folder is missing.
+CAIRN_TEST_INDEX=${CAIRN_TEST_INDEX:-sqlite}
+TEST_PG_SOCKET=${CAIRN_TEST_PG_SOCKET:-$BUILD_DIR/pg/socket}
+TEST_PG_PORT=${CAIRN_TEST_PG_PORT:-5432}
+TEST_PG_DB=""
+if [ "$CAIRN_TEST_INDEX" = postgresql ]; then
+    TEST_PG_DB="cairn_test_$$_$RANDOM"
+fi
+
+# Prints the index plugin of write_config.
+test_index_plugin() {
+    echo "index-$CAIRN_TEST_INDEX"
+}
+
+# Prints the settings of the index plugin in write_config.
+test_index_settings() {
+    if [ -n "$TEST_PG_DB" ]; then
+        echo "conninfo = \"host=$TEST_PG_SOCKET port=$TEST_PG_PORT dbname=$TEST_PG_DB user=cairn\";"
+    fi
+}
+
+# pg_test_sql SQL: runs one statement of the test harness on the test server.
+pg_test_sql() {
+    psql -X -q -h "$TEST_PG_SOCKET" -p "$TEST_PG_PORT" -U cairn -d postgres -v ON_ERROR_STOP=1 \
+        -c "$1" >/dev/null
+}
+
+# Creates the test's database when it does not exist yet, or anew when
+# the storage folder of $TEST_TMP/cairn.conf is missing. Does nothing
+# with SQLite.
+prepare_test_pg_db() {
+    local storage exists
+    [ -n "$TEST_PG_DB" ] || return 0
+    storage=$(sed -n 's/^storage = { path = "\([^"]*\)".*/\1/p' "$TEST_TMP/cairn.conf" 2>/dev/null)
+    exists=$(psql -X -At -h "$TEST_PG_SOCKET" -p "$TEST_PG_PORT" -U cairn -d postgres \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$TEST_PG_DB'" 2>/dev/null)
+    if [ "$exists" = 1 ] && { [ -z "$storage" ] || [ -d "$storage" ]; }; then
+        return 0
+    fi
+    if [ "$exists" = 1 ]; then
+        pg_test_sql "DROP DATABASE $TEST_PG_DB WITH (FORCE)" || return 1
+    fi
+    pg_test_sql "CREATE DATABASE $TEST_PG_DB" || {
+        echo "cannot create the test database on $TEST_PG_SOCKET (is the PostgreSQL test server running?)"
+        return 1
+    }
+}
+
+# Drops the test's database, if any.
+drop_test_pg_db() {
+    [ -n "$TEST_PG_DB" ] || return 0
+    pg_test_sql "DROP DATABASE IF EXISTS $TEST_PG_DB WITH (FORCE)" 2>/dev/null || true
 }

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal declarations of the PostgreSQL index plugin: the back end
+ * settings, the connection pool, the transaction runner that retries
+ * serialization failures, deadlocks and lost connections, the attributes
+ * of one instance as the index keeps them, and the functions the plugin's
+ * files share. Nothing here is seen by the host.
+ */
+#ifndef PGIDX_H
+#define PGIDX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "cairn/plugin.h"
+
+/* Settings read in init; one per loaded plugin. */
+typedef struct pgidx_backend {
+    cairn_plugin *self;
+    const cairn_host_api *api;
+    char *conninfo;      /* the `conninfo` setting, or NULL */
+    const char *host;    /* borrowed from the configuration; NULL when unset */
+    const char *port;
+    const char *dbname;
+    const char *user;
+    char *password;      /* first line of password_file, or NULL */
+    char port_text[8];
+    int pool_size;
+    int statement_timeout_ms;
+    int connect_timeout_s;
+    int reconnect_window_ms; /* how long one call waits for the server to come back */
+    bool migrate_at_start;
+} pgidx_backend;
+
+/* Statements every connection prepares once, by name, when first used. */
+typedef enum pgidx_stmt_id {
+    PGIDX_LOCK_UID,
+    PGIDX_FIND_INSTANCE,
+    PGIDX_INSERT_PATIENT,
+    PGIDX_FIND_PATIENT,
+    PGIDX_FILL_PATIENT,
+    PGIDX_INSERT_STUDY,
+    PGIDX_FIND_STUDY,
+    PGIDX_FILL_STUDY,
+    PGIDX_INSERT_SERIES,
+    PGIDX_FIND_SERIES,
+    PGIDX_FILL_SERIES,
+    PGIDX_INSERT_INSTANCE,
+    PGIDX_DELETE_INSTANCE,
+    PGIDX_PRUNE_SERIES,
+    PGIDX_PRUNE_STUDY,
+    PGIDX_PRUNE_PATIENT,
+    PGIDX_CHECK_STORED,
+    PGIDX_STMT_COUNT
+} pgidx_stmt_id;
+
+/* How the last statement on a connection failed. */
+typedef enum pgidx_failure {
+    PGIDX_FAILED_NOT,
+    PGIDX_FAILED_RETRY,      /* serialization failure, deadlock, lost race: run it again */
+    PGIDX_FAILED_CONNECTION, /* the connection is gone */
+    PGIDX_FAILED_OTHER,
+} pgidx_failure;
+
+/* One server connection of the pool. */
+typedef struct pgidx_conn {
+    PGconn *pg;
+    uint64_t prepared; /* bit per pgidx_stmt_id prepared on this connection */
+    pgidx_failure failure;
+    char sqlstate[6];
+    struct pgidx_conn *next_idle;
+} pgidx_conn;
+
+/* An opened index: the handle open() returns. */
+typedef struct pgidx_index {
+    const pgidx_backend *backend;
+    pthread_mutex_t lock;
+    pthread_cond_t released; /* a connection went back to the pool */
+    pgidx_conn *idle;
+    int open_count; /* connections open or being opened */
+} pgidx_index;
+
+/*
+ * One instance's index values. Text is UTF-8 with padding removed, never
+ * NULL (empty when absent); the numbers are -1 when absent.
+ */
+typedef struct pgidx_record {
+    char *charset;
+    char *patient_name;
+    char *patient_name_folded;
+    char *patient_name_groups[3]; /* case-folded component groups; "" without '=' */
+    char *patient_id;
+    char *issuer;
+    char *birth_date;
+    char *sex;
+    char *study_uid;
+    char *study_date;
+    char *study_time;
+    char *study_time_key; /* normalised HHMMSS.FFFFFF, "" when absent or invalid */
+    char *accession_number;
+    char *study_id;
+    char *referring_physician;
+    char *referring_physician_folded;
+    char *study_description;
+    char *series_uid;
+    char *modality;
+    int64_t series_number;
+    char *series_description;
+    char *sop_uid;
+    char *sop_class_uid;
+    int64_t instance_number;
+    char *path;
+    uint64_t size;
+    char *transfer_syntax;
+    int64_t received_at_us;
+    char *calling_ae;
+} pgidx_record;
+
+/* Logs through the host with the plugin's name. */
+#define pgidx_log(backend, level, ...) \
+    ((backend)->api->log((backend)->self, (level), __VA_ARGS__))
+
+/* index.c: the table registered with the host */
+extern const cairn_index_ops pgidx_ops;
+
+/* conn.c: connections, the pool and statements */
+cairn_status pgidx_conn_open(const pgidx_backend *backend, pgidx_conn **out);
+void pgidx_conn_close(pgidx_conn *conn);
+cairn_status pgidx_pool_take(pgidx_index *index, pgidx_conn **out);
+void pgidx_pool_give_back(pgidx_index *index, pgidx_conn *conn);
+void pgidx_pool_close(pgidx_index *index);
+cairn_status pgidx_exec(const pgidx_backend *backend, pgidx_conn *conn, const char *sql,
+                        int count, const char *const *values, PGresult **result);
+cairn_status pgidx_exec_fixed(const pgidx_backend *backend, pgidx_conn *conn,
+                              pgidx_stmt_id id, int count, const char *const *values,
+                              PGresult **result);
+cairn_status pgidx_result_failed(const pgidx_backend *backend, pgidx_conn *conn,
+                                 const PGresult *result, const char *what);
+int64_t pgidx_int(const PGresult *result, int row, int column);
+
+/*
+ * txn.c: runs body(conn, arg) inside one transaction, with retries. verify
+ * (may be NULL) answers, on a fresh connection, whether a transaction
+ * whose COMMIT lost its connection did commit: *committed set means it did.
+ */
+typedef cairn_status (*pgidx_body_fn)(const pgidx_backend *backend, pgidx_conn *conn,
+                                      void *arg);
+typedef cairn_status (*pgidx_verify_fn)(const pgidx_backend *backend, pgidx_conn *conn,
+                                        void *arg, bool *committed);
+cairn_status pgidx_transaction(pgidx_index *index, const char *what, pgidx_body_fn body,
+                               pgidx_verify_fn verify, void *arg);
+cairn_status pgidx_read(pgidx_index *index, const char *what, pgidx_body_fn body, void *arg);
+void pgidx_pause_before_retry(int attempt);
+
+/* schema.c */
+cairn_status pgidx_schema_check(const pgidx_backend *backend, pgidx_conn *conn, bool migrate);
+int pgidx_schema_version(void);
+
+/* record.c */
+cairn_status pgidx_record_read(const pgidx_backend *backend, const cairn_dataset *attributes,
+                               const cairn_instance_file *file, pgidx_record *record);
+void pgidx_record_free(pgidx_record *record);
+bool pgidx_uid_is_valid(const char *uid);
+char *pgidx_strdup(const char *text);
+void pgidx_utf8_clean(char *text);
+
+/* text.c: case folding, person name groups, normalised dates and times */
+char *pgidx_fold(const char *text);
+cairn_status pgidx_pn_groups(const char *name, char *groups[3]);
+#define PGIDX_DATE_KEY_SIZE 9  /* YYYYMMDD */
+#define PGIDX_TIME_KEY_SIZE 14 /* HHMMSS.FFFFFF */
+bool pgidx_date_key(const char *value, char key[PGIDX_DATE_KEY_SIZE]);
+bool pgidx_time_key(const char *value, bool upper, char key[PGIDX_TIME_KEY_SIZE]);
+
+/* write.c: store and remove, each one transaction */
+cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
+                         cairn_duplicate_policy policy, cairn_store_outcome *outcome,
+                         char **replaced_path);
+cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);
+
+/* rows.c: the columns of a listed or queried row and their delivery */
+typedef struct query_sql query_sql;
+void pgidx_row_columns(query_sql *sql, cairn_index_level level, bool query);
+cairn_status pgidx_deliver_row(const pgidx_backend *backend, const PGresult *result, int row,
+                               cairn_index_level level, cairn_index_row_fn fn, void *arg,
+                               int *stop);
+cairn_status pgidx_stream_rows(const pgidx_backend *backend, pgidx_conn *conn,
+                               const query_sql *sql, cairn_index_level level,
+                               cairn_index_row_fn fn, void *arg, bool *delivered);
+extern const char *const pgidx_level_order[];
+
+/* list.c */
+cairn_status pgidx_list(pgidx_index *index, cairn_index_level level,
+                        const cairn_dataset *filter, cairn_index_row_fn fn, void *arg);
+cairn_status pgidx_count(pgidx_index *index, cairn_index_level level, uint64_t *count);
+
+/* query.c */
+cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
+                         cairn_index_row_fn fn, void *arg);
+
+/* jobs.c */
+cairn_status pgidx_job_put(pgidx_index *index, const char *job_id, const char *document);
+cairn_status pgidx_job_delete(pgidx_index *index, const char *job_id);
+cairn_status pgidx_job_list(pgidx_index *index, cairn_job_fn fn, void *arg);
+
+/* reject.c */
+cairn_status pgidx_reject(pgidx_index *index, const char *const *sop_uids, size_t count,
+                          const char *code, size_t *marked);
+
+#endif

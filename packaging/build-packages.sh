@@ -44,8 +44,12 @@ if [ -z "$version" ]; then
     echo "build-packages: no version in the project() line of $root/CMakeLists.txt" >&2
     exit 1
 fi
+# The PostgreSQL plugin builds when its sources and libpq are there, as in
+# plugins/index-postgresql/CMakeLists.txt.
 with_postgresql=0
-[ -f "$root/plugins/index-postgresql/CMakeLists.txt" ] && with_postgresql=1
+if [ -f "$root/plugins/index-postgresql/CMakeLists.txt" ] && pkg-config --exists libpq; then
+    with_postgresql=1
+fi
 
 build_deb() {
     echo "=== DEB: configure and build in $build_dir"

@@ -51,13 +51,15 @@ static void on_reload_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: cairnd [--config FILE] [--check-config] [--log-level LEVEL] [--version]\n"
+            "Usage: cairnd [--config FILE] [--check-config] [--migrate] [--log-level LEVEL]\n"
+            "              [--version]\n"
             "\n"
             "Runs the Cairn DICOM archive in the foreground; logs go to stderr.\n"
             "\n"
             "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
             "      --check-config    validate the configuration and its plugins, then exit\n"
             "                        with 0 when valid and 1 otherwise\n"
+            "      --migrate         bring the index schema up to date, then exit\n"
             "  -l, --log-level LEVEL error, warn, info, debug or trace (overrides log.level)\n"
             "  -V, --version         print the version and exit\n"
             "  -h, --help            print this help and exit\n");
@@ -226,11 +228,44 @@ out:
     return result;
 }
 
+/*
+ * cairnd --migrate: brings the schema of the configured index back end to
+ * the newest version it knows. A back end without a migrate op migrates
+ * when its index opens, so it is opened and closed.
+ */
+static int migrate_index(const cairn_conf *conf, plugin_registry *plugins)
+{
+    const plugin_index *index = plugin_find_index(plugins, conf->index_plugin);
+    void *db = NULL;
+    cairn_status status;
+
+    if (index == NULL) {
+        log_error(NULL, "%s: index.plugin: plugin '%s' registered no index back end", conf->path,
+                  conf->index_plugin);
+        return 1;
+    }
+    if (index->ops.migrate != NULL) {
+        status = index->ops.migrate(index->backend_state, conf->storage_path);
+    } else {
+        status = index->ops.open(index->backend_state, conf->storage_path, &db);
+        if (status == CAIRN_OK)
+            index->ops.close(db);
+    }
+    if (status != CAIRN_OK) {
+        log_error(NULL, "index back end %s: migration failed: %s", index->ops.name,
+                  cairn_strerror(status));
+        return 1;
+    }
+    printf("%s: index schema of back end %s is up to date\n", conf->path, index->ops.name);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
+        {"migrate", no_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -239,6 +274,7 @@ int main(int argc, char **argv)
     const char *config_path = DEFAULT_CONFIG;
     const char *level_override = NULL;
     bool check_only = false;
+    bool migrate_only = false;
     char err[1024];
     cairn_conf *conf = NULL;
     plugin_registry *plugins = NULL;
@@ -249,6 +285,7 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'k': check_only = true; break;
+        case 'm': migrate_only = true; break;
         case 'l': level_override = optarg; break;
         case 'V': printf("cairnd %s (SDK %s)\n", CAIRN_VERSION, CAIRN_SDK_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -283,6 +320,10 @@ int main(int argc, char **argv)
     if (check_only) {
         printf("%s: configuration is valid\n", conf->path);
         result = 0;
+        goto out;
+    }
+    if (migrate_only) {
+        result = migrate_index(conf, plugins);
         goto out;
     }
 

@@ -64,6 +64,13 @@ static cairn_status index_open(void *backend_state, const char *storage_path, vo
     return CAIRN_OK;
 }
 
+/* cairn_index_ops.migrate: `cairnd --migrate` brings the schema up to date, whatever migrate_at_start says. */
+static cairn_status index_migrate(void *backend_state, const char *storage_path)
+{
+    (void)storage_path;
+    return check_schema(backend_state, true);
+}
+
 static cairn_status index_store(void *db, const cairn_dataset *attributes,
                                 const cairn_instance_file *file, cairn_duplicate_policy policy,
                                 cairn_store_outcome *outcome, char **replaced_path)
@@ -151,6 +158,69 @@ static cairn_status index_reject(void *db, const char *const *sop_instance_uids,
     return pgidx_reject(db, sop_instance_uids, count, code, marked);
 }
 
+static cairn_status index_mpps_put(void *db, const cairn_mpps_step *step, int create)
+{
+    return db != NULL ? pgidx_mpps_put(db, step, create) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_mpps_get(void *db, const char *sop_instance_uid, cairn_mpps_fn fn,
+                                   void *arg)
+{
+    return db != NULL ? pgidx_mpps_get(db, sop_instance_uid, fn, arg)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_mpps_list(void *db, const cairn_mpps_filter *filter, cairn_mpps_fn fn,
+                                    void *arg)
+{
+    return db != NULL ? pgidx_mpps_list(db, filter, fn, arg) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_outbox_add(void *db, const cairn_outbox_message *message,
+                                     uint64_t *id)
+{
+    return db != NULL ? pgidx_outbox_add(db, message, id) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_outbox_update(void *db, uint64_t id, uint32_t attempts,
+                                        int64_t next_attempt_at_us, const char *last_error)
+{
+    return db != NULL ? pgidx_outbox_update(db, id, attempts, next_attempt_at_us, last_error)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_outbox_delete(void *db, uint64_t id)
+{
+    return db != NULL ? pgidx_outbox_delete(db, id) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_outbox_list(void *db, const char *kind_prefix, cairn_outbox_fn fn,
+                                      void *arg)
+{
+    return db != NULL ? pgidx_outbox_list(db, kind_prefix, fn, arg)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_commitment_put(void *db, const cairn_commitment *rows, size_t count)
+{
+    return db != NULL ? pgidx_commitment_put(db, rows, count) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_commitment_report(void *db, const char *transaction_uid,
+                                            const cairn_commitment *results, size_t count,
+                                            size_t *updated)
+{
+    return db != NULL ? pgidx_commitment_report(db, transaction_uid, results, count, updated)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_commitment_list(void *db, const cairn_commitment_filter *filter,
+                                          cairn_commitment_fn fn, void *arg)
+{
+    return db != NULL ? pgidx_commitment_list(db, filter, fn, arg)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
 const cairn_index_ops pgidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "postgresql",
@@ -165,4 +235,15 @@ const cairn_index_ops pgidx_ops = {
     .job_delete = index_job_delete,
     .job_list = index_job_list,
     .reject_instances = index_reject,
+    .mpps_put = index_mpps_put,
+    .mpps_get = index_mpps_get,
+    .mpps_list = index_mpps_list,
+    .outbox_add = index_outbox_add,
+    .outbox_update = index_outbox_update,
+    .outbox_delete = index_outbox_delete,
+    .outbox_list = index_outbox_list,
+    .commitment_put = index_commitment_put,
+    .commitment_report = index_commitment_report,
+    .commitment_list = index_commitment_list,
+    .migrate = index_migrate,
 };

@@ -210,4 +210,25 @@ cairn_status pgidx_job_list(pgidx_index *index, cairn_job_fn fn, void *arg);
 cairn_status pgidx_reject(pgidx_index *index, const char *const *sop_uids, size_t count,
                           const char *code, size_t *marked);
 
+/* mpps.c, outbox.c, commitment.c: the tables of the data router and the commitment SCU */
+cairn_status pgidx_mpps_put(pgidx_index *index, const cairn_mpps_step *step, int create);
+cairn_status pgidx_mpps_get(pgidx_index *index, const char *sop_uid, cairn_mpps_fn fn,
+                            void *arg);
+cairn_status pgidx_mpps_list(pgidx_index *index, const cairn_mpps_filter *filter,
+                             cairn_mpps_fn fn, void *arg);
+cairn_status pgidx_outbox_add(pgidx_index *index, const cairn_outbox_message *message,
+                              uint64_t *id);
+cairn_status pgidx_outbox_update(pgidx_index *index, uint64_t id, uint32_t attempts,
+                                 int64_t next_attempt_at_us, const char *last_error);
+cairn_status pgidx_outbox_delete(pgidx_index *index, uint64_t id);
+cairn_status pgidx_outbox_list(pgidx_index *index, const char *kind_prefix, cairn_outbox_fn fn,
+                               void *arg);
+cairn_status pgidx_commitment_put(pgidx_index *index, const cairn_commitment *rows,
+                                  size_t count);
+cairn_status pgidx_commitment_report(pgidx_index *index, const char *transaction_uid,
+                                     const cairn_commitment *results, size_t count,
+                                     size_t *updated);
+cairn_status pgidx_commitment_list(pgidx_index *index, const cairn_commitment_filter *filter,
+                                   cairn_commitment_fn fn, void *arg);
+
 #endif

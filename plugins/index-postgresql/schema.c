@@ -102,9 +102,61 @@ static const char schema_v1[] =
     "    document text NOT NULL\n"
     ");\n";
 
+/*
+ * Version 2: Modality Performed Procedure Steps, the outbox of DIMSE
+ * messages waiting for delivery to remote AEs, and the Storage Commitment
+ * the archive asked of remote AEs, one row per instance and remote.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE mpps (\n"
+    "    sop_uid text COLLATE \"C\" PRIMARY KEY,\n"
+    "    status text COLLATE \"C\" NOT NULL,\n"
+    "    study_uid text COLLATE \"C\" NOT NULL,\n"
+    "    modality text COLLATE \"C\" NOT NULL,\n"
+    "    start_datetime text COLLATE \"C\" NOT NULL,\n"
+    "    calling_ae text COLLATE \"C\" NOT NULL,\n"
+    "    created_at_us bigint NOT NULL,\n"
+    "    updated_at_us bigint NOT NULL,\n"
+    "    document text NOT NULL\n"
+    ");\n"
+    "CREATE INDEX mpps_study ON mpps (study_uid);\n"
+    "CREATE INDEX mpps_start ON mpps (start_datetime);\n"
+    "CREATE TABLE outbox (\n"
+    "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+    "    kind text COLLATE \"C\" NOT NULL,\n"
+    "    destination text COLLATE \"C\" NOT NULL,\n"
+    "    calling_ae text COLLATE \"C\" NOT NULL,\n"
+    "    group_key text COLLATE \"C\" NOT NULL,\n"
+    "    document text NOT NULL,\n"
+    "    attempts bigint NOT NULL DEFAULT 0,\n"
+    "    last_error text NOT NULL DEFAULT '',\n"
+    "    created_at_us bigint NOT NULL,\n"
+    "    next_attempt_at_us bigint NOT NULL\n"
+    ");\n"
+    "CREATE TABLE commitment (\n"
+    "    remote_ae text COLLATE \"C\" NOT NULL,\n"
+    "    sop_uid text COLLATE \"C\" NOT NULL,\n"
+    "    sop_class_uid text COLLATE \"C\" NOT NULL,\n"
+    "    study_uid text COLLATE \"C\" NOT NULL,\n"
+    "    calling_ae text COLLATE \"C\" NOT NULL,\n"
+    "    state integer NOT NULL,\n"
+    "    transaction_uid text COLLATE \"C\" NOT NULL,\n"
+    "    note text NOT NULL,\n"
+    "    requested_at_us bigint NOT NULL,\n"
+    "    due_at_us bigint NOT NULL,\n"
+    "    updated_at_us bigint NOT NULL,\n"
+    "    attempts bigint NOT NULL,\n"
+    "    failure_reason bigint NOT NULL,\n"
+    "    PRIMARY KEY (remote_ae, sop_uid)\n"
+    ");\n"
+    "CREATE INDEX commitment_transaction ON commitment (transaction_uid);\n"
+    "CREATE INDEX commitment_study ON commitment (study_uid);\n"
+    "CREATE INDEX commitment_due ON commitment (state, due_at_us);\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

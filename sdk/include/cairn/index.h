@@ -402,10 +402,19 @@ typedef struct cairn_index_ops {
      */
     cairn_status (*commitment_list)(void *db, const cairn_commitment_filter *filter,
                                     cairn_commitment_fn fn, void *arg);
+
+    /*
+     * Brings the back end's schema to the newest version it knows and
+     * returns; `cairnd --migrate` calls it, without opening the index.
+     * backend_state and storage_path are as for open. A back end whose
+     * open() always migrates may leave it NULL: `cairnd --migrate` then
+     * opens and closes the index. Since SDK 1.0.
+     */
+    cairn_status (*migrate)(void *backend_state, const char *storage_path);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 22 * 8, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 23 * 8, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -13,6 +13,7 @@ packages=(
     libconfig-dev libltdl-dev libsqlite3-dev zlib1g-dev libssl-dev
     libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
     libcmocka-dev
+    libpq-dev postgresql
     dcmtk libdcmtk-dev
     python3 python3-pydicom
     libgdcm-tools

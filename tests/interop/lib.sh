@@ -173,10 +173,12 @@ test_index_plugin() {
     echo "index-$CAIRN_TEST_INDEX"
 }
 
-# Prints the settings of the index plugin in write_config.
+# Prints the settings of the index plugin in write_config, with the
+# PostgreSQL settings in $CAIRN_TEST_PG_SETTINGS added.
 test_index_settings() {
     if [ -n "$TEST_PG_DB" ]; then
         echo "conninfo = \"host=$TEST_PG_SOCKET port=$TEST_PG_PORT dbname=$TEST_PG_DB user=cairn\";"
+        echo "${CAIRN_TEST_PG_SETTINGS:-}"
     fi
 }
 

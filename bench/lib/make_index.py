@@ -16,8 +16,9 @@ patients, studies, series and UIDs from the seed, so the peers loaded with
 `files` hold the first studies of what `index` put into Cairn, and `keys`
 names UIDs and names that exist in both.
 
-`index` needs a database that cairnd has created (schema version 2, see
-plugins/index-sqlite/schema.c) and that holds no rows. It inserts rows in
+`index` needs a database that cairnd has created (schema version 2 or
+later, see plugins/index-sqlite/schema.c) and that holds no rows. Versions
+3 and 4 only added tables that this script leaves empty. It inserts rows in
 one transaction with the schema's triggers active, so the counts and the
 study-level lists come out as a C-STORE of each instance would leave them,
 including the case-folded name columns. Instance paths point at files that
@@ -34,7 +35,7 @@ import struct
 import sys
 import time
 
-SCHEMA_VERSION = 2
+MIN_SCHEMA_VERSION = 2  # patient name columns and rejected flag
 
 # Common family names, weighted roughly by frequency; a few non-ASCII ones.
 FAMILY = [
@@ -177,10 +178,10 @@ class Archive:
 
 def check_database(db):
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version != SCHEMA_VERSION:
-        raise SystemExit("make_index: the database has schema version %d, this script writes"
-                         " version %d; start cairnd once on it first, or update this script"
-                         % (version, SCHEMA_VERSION))
+    if version < MIN_SCHEMA_VERSION:
+        raise SystemExit("make_index: the database has schema version %d, this script needs"
+                         " version %d or later; start cairnd once on it first"
+                         % (version, MIN_SCHEMA_VERSION))
     if db.execute("SELECT count(*) FROM instance").fetchone()[0] != 0:
         raise SystemExit("make_index: the database already contains instances; use a new one")
 

@@ -23,8 +23,24 @@
 
 #include "metrics/metrics.h"
 
-/* Bytes buffered before a write(2); bounds memory per association. */
-#define TMP_BUFFER_SIZE (256 * 1024)
+/*
+ * Bytes buffered before a write(2); bounds memory per association. Every
+ * write but the last is of this size, so the file offset of each one stays
+ * a multiple of it, as direct I/O requires.
+ */
+#define TMP_BUFFER_SIZE (1024 * 1024)
+
+/*
+ * Bytes written through the page cache before the rest of a large instance
+ * bypasses it with O_DIRECT. Copying into fresh page-cache pages cost more
+ * CPU than the network receive itself (perf on a 256 MiB C-STORE), and the
+ * fdatasync at the commit must write those pages anyway.
+ */
+#define TMP_DIRECT_AFTER (8 * 1024 * 1024)
+
+/* Alignment of the buffer's address for O_DIRECT; also a multiple of the
+ * logical block size of common disks (512 or 4096 bytes). */
+#define DIRECT_ALIGN 4096
 
 /*
  * Written bytes after which writeback of a large instance starts while the
@@ -53,6 +69,8 @@ struct archive_tmp {
     uint64_t size;
     uint64_t written;     /* bytes handed to write(2) */
     uint64_t writeback;   /* bytes whose writeback was started */
+    bool direct;          /* fd has O_DIRECT set */
+    bool direct_refused;  /* the file system rejected O_DIRECT: stay buffered */
 };
 
 static int mkdir_durable(int parent_fd, const char *name)
@@ -344,8 +362,7 @@ archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const
     tmp = calloc(1, sizeof *tmp);
     if (tmp == NULL)
         return NULL;
-    tmp->buf = malloc(TMP_BUFFER_SIZE);
-    if (tmp->buf == NULL) {
+    if (posix_memalign((void **)&tmp->buf, DIRECT_ALIGN, TMP_BUFFER_SIZE) != 0) {
         free(tmp);
         return NULL;
     }
@@ -400,20 +417,66 @@ static void start_writeback(archive_tmp *tmp)
     tmp->writeback = tmp->written;
 }
 
+/* Sets or clears O_DIRECT on the file; returns 0 or -1 with errno. */
+static int set_direct(archive_tmp *tmp, bool on)
+{
+    int flags = fcntl(tmp->fd, F_GETFL);
+
+    if (flags < 0)
+        return -1;
+    flags = on ? flags | O_DIRECT : flags & ~O_DIRECT;
+    if (fcntl(tmp->fd, F_SETFL, flags) != 0)
+        return -1;
+    tmp->direct = on;
+    return 0;
+}
+
+/*
+ * Writes len bytes of the buffer at the current end of the file. A file
+ * system that rejects a direct write with EINVAL gets the same bytes
+ * through the page cache, and no more direct writes.
+ */
 static int write_through(archive_tmp *tmp, const uint8_t *data, size_t len)
 {
-    if (write_all(tmp->fd, data, len) != 0)
-        return -1;
+    if (write_all(tmp->fd, data, len) != 0) {
+        if (!tmp->direct || errno != EINVAL || set_direct(tmp, false) != 0)
+            return -1;
+        tmp->direct_refused = true;
+        if (lseek(tmp->fd, (off_t)tmp->written, SEEK_SET) < 0 ||
+            write_all(tmp->fd, data, len) != 0)
+            return -1;
+    }
     tmp->written += len;
-    start_writeback(tmp);
+    if (!tmp->direct)
+        start_writeback(tmp);
+    return 0;
+}
+
+/* Writes the full buffer, switching to O_DIRECT once the file is large. */
+static int flush_full_buffer(archive_tmp *tmp)
+{
+    if (!tmp->direct && !tmp->direct_refused && tmp->written >= TMP_DIRECT_AFTER &&
+        set_direct(tmp, true) != 0)
+        tmp->direct_refused = true;
+    if (write_through(tmp, tmp->buf, TMP_BUFFER_SIZE) != 0)
+        return -1;
+    tmp->buffered = 0;
     return 0;
 }
 
 int archive_tmp_flush(archive_tmp *tmp)
 {
-    if (tmp->buffered == 0)
-        return 0;
-    if (write_through(tmp, tmp->buf, tmp->buffered) != 0)
+    size_t done = 0;
+
+    /* Direct I/O takes whole blocks only: the tail goes through the page cache. */
+    if (tmp->direct) {
+        done = tmp->buffered - tmp->buffered % DIRECT_ALIGN;
+        if (done > 0 && write_through(tmp, tmp->buf, done) != 0)
+            return -1;
+        if (tmp->direct && set_direct(tmp, false) != 0)
+            return -1;
+    }
+    if (tmp->buffered > done && write_through(tmp, tmp->buf + done, tmp->buffered - done) != 0)
         return -1;
     tmp->buffered = 0;
     return 0;
@@ -424,16 +487,18 @@ int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len)
     const uint8_t *p = data;
 
     tmp->size += len;
+    while (len > 0) {
+        size_t room = TMP_BUFFER_SIZE - tmp->buffered;
 
-    /* Large writes skip the buffer once it is drained. */
-    if (tmp->buffered + len > TMP_BUFFER_SIZE) {
-        if (archive_tmp_flush(tmp) != 0)
+        if (room > len)
+            room = len;
+        memcpy(tmp->buf + tmp->buffered, p, room);
+        tmp->buffered += room;
+        p += room;
+        len -= room;
+        if (tmp->buffered == TMP_BUFFER_SIZE && flush_full_buffer(tmp) != 0)
             return -1;
-        if (len >= TMP_BUFFER_SIZE)
-            return write_through(tmp, p, len);
     }
-    memcpy(tmp->buf + tmp->buffered, p, len);
-    tmp->buffered += len;
     return 0;
 }
 

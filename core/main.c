@@ -15,6 +15,7 @@
 #include "archive/archive.h"
 #include "archive/archive_detached.h"
 #include "assoc/assoc.h"
+#include "commit/commit.h"
 #include "config/conf.h"
 #include "jobs/jobs.h"
 #include "net/net.h"
@@ -159,6 +160,7 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     archive *ar = NULL;
     net_server *server = NULL;
     jobs *js = NULL;
+    commit_tracker *commitments = NULL;
     api_server *api = NULL;
     net_listen_spec *specs = NULL;
     size_t n_specs = 0;
@@ -194,7 +196,8 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     runtime_set_change_fn(rt, apply_runtime, &state);
     if (runtime_reloader_start(rt, &running_reloader) != 0)
         goto out;
-    if (jobs_create(rt, ar, &js) != 0 || api_server_start(rt, ar, plugins, js, &api) != 0)
+    if (commit_start(rt, ar, &commitments) != 0 || jobs_create(rt, ar, &js) != 0 ||
+        api_server_start(rt, ar, plugins, js, &api) != 0)
         goto out;
 
     running_server = server;
@@ -213,6 +216,7 @@ out:
     /* The API goes first, since its requests use the jobs, the runtime and the archive. */
     api_server_stop(api);
     jobs_destroy(js);
+    commit_stop(commitments);
     /* A reload in progress finishes before the server it reconfigures goes.
      * The pointer is cleared first so that a later SIGHUP does nothing. */
     reloader = running_reloader;

@@ -156,6 +156,16 @@ static bool route_job(const api_request *req, api_response *res, char **segments
     return false;
 }
 
+static bool route_study(const api_request *req, api_response *res, char **segments, int n)
+{
+    if (n != 3 || strcmp(segments[0], "studies") != 0 || strcmp(segments[2], "commitment") != 0)
+        return false;
+
+    if (method_allowed(req, res, ALLOW_GET))
+        api_get_study_commitment(req, res, segments[1]);
+    return true;
+}
+
 void api_route(const api_request *req, api_response *res)
 {
     char path[MAX_PATH];
@@ -172,7 +182,7 @@ void api_route(const api_request *req, api_response *res)
     if (n == 1 && route_top(req, res, segments[0]))
         return;
     if (route_ae(req, res, segments, n) || route_remote(req, res, segments, n) ||
-        route_job(req, res, segments, n))
+        route_job(req, res, segments, n) || route_study(req, res, segments, n))
         return;
 
 unknown:

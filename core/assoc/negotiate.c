@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit/commit.h"
 #include "dcm/dcm.h"
 #include "metrics/metrics.h"
 
@@ -156,16 +157,23 @@ static bool role_answered(const ul_assoc_ac *ac, const char *sop_class)
 
 /*
  * Applies SCP/SCU role selection (PS3.7 D.3.3.4). Without an item the
- * requestor is SCU and we are SCP. Returns false when no role fits.
+ * requestor is SCU and we are SCP. A requestor takes the SCP role of
+ * Storage Commitment, to send an N-EVENT-REPORT on a new association, only
+ * when it is a remote we request commitment of. Returns false when no role
+ * fits.
  */
-static bool negotiate_roles(const ul_assoc_rq *rq, ul_assoc_ac *ac, const ul_pctx_rq *pc,
-                            const plugin_service *svc)
+static bool negotiate_roles(const cairn_conf *conf, const ul_assoc_rq *rq, ul_assoc_ac *ac,
+                            const ul_pctx_rq *pc, const plugin_service *svc)
 {
     const ul_role_selection *item = find_role_item(rq, pc->abstract_syntax);
     bool requestor_scu = item ? item->scu_role : true;
     bool requestor_scp = item ? item->scp_role : false;
     bool accept_scu = requestor_scu && (svc->service.roles & CAIRN_ROLE_SCP);
     bool accept_scp = requestor_scp && (svc->service.roles & CAIRN_ROLE_SCU);
+
+    if (accept_scp && strcmp(pc->abstract_syntax, COMMIT_SOP_CLASS) == 0 &&
+        !commit_report_role_allowed(conf, rq->called_ae, rq->calling_ae))
+        accept_scp = false;
 
     if (!accept_scu && !accept_scp)
         return false;
@@ -186,6 +194,8 @@ static const plugin_service *find_service(const assoc_negotiation *neg, const co
 static int negotiate_contexts(const assoc_negotiation *neg, const conf_ae *ae,
                                const ul_assoc_rq *rq, ul_assoc_ac *ac)
 {
+    const cairn_conf *conf = neg->conf != NULL ? neg->conf : neg->env->conf;
+
     for (size_t i = 0; i < rq->pctx_count; i++) {
         const ul_pctx_rq *pc = &rq->pctx[i];
         const plugin_service *svc = find_service(neg, ae, pc->abstract_syntax);
@@ -194,7 +204,7 @@ static int negotiate_contexts(const assoc_negotiation *neg, const conf_ae *ae,
 
         if (svc == NULL)
             result = UL_PCTX_ABSTRACT_SYNTAX_NOT_SUPPORTED;
-        else if (!negotiate_roles(rq, ac, pc, svc))
+        else if (!negotiate_roles(conf, rq, ac, pc, svc))
             result = UL_PCTX_USER_REJECTION;
         else if ((ts = choose_transfer_syntax(ae, pc, svc)) == NULL)
             result = UL_PCTX_TRANSFER_SYNTAXES_NOT_SUPPORTED;

@@ -75,6 +75,8 @@ typedef struct cli_job_args {
     const char *destination;   /* retrieve: the move destination, one of our AEs */
     bool wait;
     unsigned timeout_seconds;  /* 0 waits for as long as the job runs */
+    /* commitment */
+    bool instances;            /* list each instance, not only the counts */
 } cli_job_args;
 
 int cli_query(cli_api *api, const cli_job_args *args);
@@ -84,6 +86,9 @@ int cli_echo(cli_api *api, const cli_job_args *args);
 
 /* action is list, show, cancel or retry; id is NULL for list. */
 int cli_jobs(cli_api *api, const char *action, const char *id, const cli_job_args *args);
+
+/* Prints the storage commitment of study args->study_uid at the backup archives (cli_commitment.c). */
+int cli_commitment(cli_api *api, const cli_job_args *args);
 
 /* action is list, enable or disable; title is NULL for list. */
 int cli_ae(cli_api *api, const char *action, const char *title, bool json);

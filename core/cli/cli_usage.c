@@ -155,6 +155,13 @@ static const command_help helps[] = {
      "cancel a queued or running job, or queue a failed or cancelled job again.\n"
      "show --wait follows the job to its end, like retrieve --wait.\n",
      {job_options, api_options}},
+    {"commitment", "cairn commitment STUDY_UID [--instances] [--json]",
+     "Show the storage commitment cairnd requested of its backup archives (remotes\n"
+     "with a `commitment` group) for one study: per remote the number of\n"
+     "instances committed, pending and failed, and with --instances the state,\n"
+     "attempts and Failure Reason of each instance.\n"
+     "Example: cairn commitment 1.2.3 --instances\n",
+     {job_options, api_options}},
 };
 
 static const command_help *find_help(const char *name)
@@ -186,6 +193,7 @@ void cli_usage(FILE *out)
           "  retrieve REMOTE --study UID [--wait]   C-MOVE into the archive\n"
           "  send REMOTE --study UID [--wait]       C-STORE from the archive\n"
           "  jobs [list | show ID | cancel ID | retry ID]\n"
+          "  commitment STUDY_UID [--instances]     storage commitment at backup archives\n"
           "\n"
           "`cairn COMMAND --help` describes one command.\n\n",
           out);

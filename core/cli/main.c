@@ -41,7 +41,8 @@ enum {
     OPTION_API = 1u << 18,
     OPTION_TOKEN = 1u << 19,
     OPTION_CACERT = 1u << 20,
-    OPTION_INSECURE = 1u << 21
+    OPTION_INSECURE = 1u << 21,
+    OPTION_INSTANCES = 1u << 22
 };
 
 /* The options every control command takes. */
@@ -58,7 +59,8 @@ typedef enum command_id {
     COMMAND_QUERY,
     COMMAND_RETRIEVE,
     COMMAND_SEND,
-    COMMAND_JOBS
+    COMMAND_JOBS,
+    COMMAND_COMMITMENT
 } command_id;
 
 typedef struct command {
@@ -86,6 +88,7 @@ static const command commands[] = {
      1},
     {"send", COMMAND_SEND, CAIRN_LEVEL_PATIENT, TRANSFER_OPTIONS, 1, 1},
     {"jobs", COMMAND_JOBS, CAIRN_LEVEL_PATIENT, API_OPTIONS | OPTION_WAIT | OPTION_TIMEOUT, 0, 2},
+    {"commitment", COMMAND_COMMITMENT, CAIRN_LEVEL_PATIENT, API_OPTIONS | OPTION_INSTANCES, 1, 1},
 };
 
 /* Everything the command line sets. */
@@ -146,6 +149,7 @@ static const struct option command_options[] = {
     {"no-default-keys", no_argument, NULL, OPTION_NO_DEFAULT_KEYS},
     {"calling-ae", required_argument, NULL, OPTION_CALLING_AE},
     {"timeout", required_argument, NULL, OPTION_TIMEOUT},
+    {"instances", no_argument, NULL, OPTION_INSTANCES},
     {"api", required_argument, NULL, OPTION_API},
     {"token", required_argument, NULL, OPTION_TOKEN},
     {"cacert", required_argument, NULL, OPTION_CACERT},
@@ -239,6 +243,7 @@ static int set_option(arguments *args, int opt, const char *value)
         break;
     case OPTION_DESTINATION: rc = set_text(&args->job.destination, OPTION_DESTINATION, value); break;
     case OPTION_WAIT: args->job.wait = true; break;
+    case OPTION_INSTANCES: args->job.instances = true; break;
     case OPTION_MODEL: rc = parse_model(args, value); break;
     case OPTION_LEVEL: rc = parse_level(args, value); break;
     case OPTION_KEY: args->job.keys[args->job.n_keys++] = value; break;
@@ -292,6 +297,12 @@ static int check_operands(arguments *args)
         return 0;
     }
 
+    if (cmd->id == COMMAND_COMMITMENT) {
+        if (args->n_operands < 1)
+            return usage_error("commitment needs a Study Instance UID");
+        args->job.study_uid = args->operands[0];
+        return 0;
+    }
     if (args->n_operands < cmd->min_operands)
         return usage_error("%s needs the title of a configured REMOTE", cmd->name);
     if (args->n_operands > 0)
@@ -394,7 +405,7 @@ static int parse_arguments(int argc, char **argv, arguments *args)
     }
     if (optind >= argc)
         return usage_error("%s", "missing COMMAND (patients, studies, series, instances, check, "
-                           "ae, echo, query, retrieve, send or jobs)");
+                           "ae, echo, query, retrieve, send, jobs or commitment)");
 
     if (strcmp(argv[optind], "help") == 0) {
         if (optind + 1 < argc && cli_usage_command(stdout, argv[optind + 1]) == 0)
@@ -447,6 +458,7 @@ static int run_control_command(const arguments *args)
     case COMMAND_RETRIEVE: result = cli_transfer(api, "retrieve", &args->job); break;
     case COMMAND_SEND: result = cli_transfer(api, "send", &args->job); break;
     case COMMAND_JOBS: result = cli_jobs(api, action, target, &args->job); break;
+    case COMMAND_COMMITMENT: result = cli_commitment(api, &args->job); break;
     default: break;
     }
     cli_api_destroy(api);

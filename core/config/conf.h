@@ -87,6 +87,20 @@ typedef struct conf_remote_limits {
     int queries; /* C-FIND queries, 1..64, default 4 */
 } conf_remote_limits;
 
+/*
+ * Storage Commitment the archive requests of a remote after sending to it
+ * (the `commitment` group of a `remotes` entry): the backup archive role.
+ */
+typedef struct conf_remote_commitment {
+    bool enabled;           /* true when the group is present and not disabled */
+    char *calling_ae;       /* our AE that requests and receives reports; NULL: the send job's */
+    int report_timeout;     /* seconds to wait for the N-EVENT-REPORT before a new request */
+    int max_attempts;       /* N-ACTION requests per instance before it is marked failed */
+    int retry_delay;        /* seconds after the first failed N-ACTION; doubles each time */
+    int retry_delay_max;    /* seconds, the cap of retry_delay's doubling */
+    int same_association_wait_ms; /* wait for a report on the N-ACTION association */
+} conf_remote_commitment;
+
 /* A peer we open associations to (a `remotes` entry). */
 typedef struct conf_remote {
     char *title;  /* trimmed */
@@ -94,6 +108,7 @@ typedef struct conf_remote {
     int port;     /* 1..65535 */
     int max_associations; /* simultaneous outgoing associations, 1..64, default 4 */
     conf_remote_limits limits;
+    conf_remote_commitment commitment;
     int line;
 } conf_remote;
 
@@ -184,6 +199,18 @@ int conf_section_get_bool(const conf_section *section, const char *key,
 int conf_section_get_string_list(const conf_section *section, const char *key,
                                  const char ***out, size_t *n, char *err,
                                  size_t errlen);
+
+/*
+ * Reads a list of groups, ( { ... }, ... ): *out receives one section per
+ * group (its path is PATH.KEY[i]), owned by section, so asking again for
+ * the same key returns the same array. An absent key yields *out = NULL
+ * and *n = 0. When extra is not NULL, *extra points at a slot kept with the
+ * array for the caller's own use (NULL at first), which the section
+ * frees with free().
+ */
+int conf_section_get_groups(const conf_section *section, const char *key,
+                            conf_section *const **out, size_t *n, void ***extra, char *err,
+                            size_t errlen);
 
 /*
  * Fails with "unknown key" on the first member whose name is not in

@@ -16,7 +16,7 @@ static const char *const ae_keys[] = {
     "transfer_syntaxes", "user_identity", "users",
 };
 static const char *const remote_keys[] = {"title", "host", "port", "max_associations",
-                                          "limits"};
+                                          "limits", "commitment"};
 static const char *const remote_limit_keys[] = {"loads", "sends", "queries"};
 
 static const conf_name_rules plugin_name_rules = {
@@ -262,8 +262,8 @@ static int load_remote_limits(const conf_report *report, const config_setting_t 
     return 0;
 }
 
-static int load_remote(const conf_report *report, const config_setting_t *group,
-                       const char *path, conf_remote *remote)
+static int load_remote(const conf_report *report, const cairn_conf *conf,
+                       const config_setting_t *group, const char *path, conf_remote *remote)
 {
     char host_path[CONF_PATH_MAX];
     const char *host;
@@ -293,7 +293,9 @@ static int load_remote(const conf_report *report, const config_setting_t *group,
     if (conf_read_int(report, group, path, "max_associations", 4, 1, 64, &max_assoc) != 0)
         return -1;
     remote->max_associations = (int)max_assoc;
-    return load_remote_limits(report, group, path, &remote->limits);
+    if (load_remote_limits(report, group, path, &remote->limits) != 0)
+        return -1;
+    return conf_load_remote_commitment(report, conf, group, path, &remote->commitment);
 }
 
 int conf_load_remotes(const conf_report *report, cairn_conf *conf,
@@ -324,7 +326,7 @@ int conf_load_remotes(const conf_report *report, cairn_conf *conf,
         snprintf(path, sizeof path, "remotes[%d]", i);
         conf->n_remotes++;
         if (entry_group(report, list, i, path, &group) != 0 ||
-            load_remote(report, group, path, remote) != 0)
+            load_remote(report, conf, group, path, remote) != 0)
             return -1;
 
         for (int j = 0; j < i; j++) {

@@ -147,6 +147,14 @@ int conf_load_aes(const conf_report *report, cairn_conf *conf,
 int conf_load_remotes(const conf_report *report, cairn_conf *conf,
                       const config_setting_t *root);
 
+/*
+ * Loads the optional `commitment` group of a remote (conf_commitment.c).
+ * The AEs must be loaded first: calling_ae must name one of them.
+ */
+int conf_load_remote_commitment(const conf_report *report, const cairn_conf *conf,
+                                const config_setting_t *group, const char *path,
+                                conf_remote_commitment *commitment);
+
 /* Loads the `api` group (conf_api.c); conf_free_api frees what it stored. */
 int conf_load_api(const conf_report *report, cairn_conf *conf, const config_setting_t *root);
 void conf_free_api(conf_api *api);

@@ -401,6 +401,7 @@ void conf_destroy(cairn_conf *conf)
     for (size_t i = 0; i < conf->n_remotes; i++) {
         free(conf->remotes[i].title);
         free(conf->remotes[i].host);
+        free(conf->remotes[i].commitment.calling_ae);
     }
     free(conf->remotes);
     conf_free_api(&conf->api);

@@ -22,11 +22,21 @@ struct string_list {
     size_t n_items;
 };
 
+/* The sections made for one list of groups by conf_section_get_groups(). */
+struct group_list {
+    struct group_list *next;
+    char *key;
+    conf_section **items;
+    size_t n_items;
+    void *extra; /* the caller's per-key slot, freed with free() */
+};
+
 /* The mutable part of a section, reached through a pointer so that the
  * getters can take a const section. */
 struct section_cache {
     pthread_mutex_t lock;
     struct string_list *lists;
+    struct group_list *groups;
 };
 
 struct conf_section {
@@ -75,6 +85,17 @@ void conf_section_destroy(conf_section *section)
             free(list->items);
             free(list);
             list = next;
+        }
+        while (section->cache->groups != NULL) {
+            struct group_list *groups = section->cache->groups;
+
+            section->cache->groups = groups->next;
+            for (size_t i = 0; i < groups->n_items; i++)
+                conf_section_destroy(groups->items[i]);
+            free(groups->items);
+            free(groups->extra);
+            free(groups->key);
+            free(groups);
         }
         pthread_mutex_destroy(&section->cache->lock);
         free(section->cache);
@@ -174,6 +195,97 @@ int conf_section_get_string_list(const conf_section *section, const char *key,
 
     *out = items;
     *n = count;
+
+out:
+    pthread_mutex_unlock(&section->cache->lock);
+    return result;
+}
+
+/* Makes one section per group of list; false when memory runs out. */
+static bool make_group_sections(const conf_section *section, const char *key,
+                                const config_setting_t *list, struct group_list *groups)
+{
+    int length = config_setting_length(list);
+
+    groups->items = calloc(length > 0 ? (size_t)length : 1, sizeof *groups->items);
+    if (groups->items == NULL)
+        return false;
+    for (int i = 0; i < length; i++) {
+        char path[CONF_PATH_MAX];
+
+        snprintf(path, sizeof path, "%s.%s[%d]", section->path, key, i);
+        groups->items[i] = conf_section_create(config_setting_get_elem(list, (unsigned)i),
+                                               section->file, path);
+        if (groups->items[i] == NULL)
+            return false;
+        groups->n_items++;
+    }
+    return true;
+}
+
+/* Checks that key is a list whose entries are all groups; *list NULL when absent. */
+static int read_group_list(const conf_section *section, const char *key,
+                           const config_setting_t **list, char *err, size_t errlen)
+{
+    const config_setting_t *member =
+        section->setting != NULL ? config_setting_get_member(section->setting, key) : NULL;
+
+    *list = member;
+    if (member == NULL)
+        return 0;
+    if (!config_setting_is_list(member))
+        return conf_section_format_error(section, key, err, errlen,
+                                         "expected a list of groups ( { ... }, ... )");
+    for (int i = 0; i < config_setting_length(member); i++) {
+        if (!config_setting_is_group(config_setting_get_elem(member, (unsigned)i)))
+            return conf_section_format_error(section, key, err, errlen,
+                                             "entry %d is not a group { ... }", i);
+    }
+    return 0;
+}
+
+int conf_section_get_groups(const conf_section *section, const char *key,
+                            conf_section *const **out, size_t *n, void ***extra, char *err,
+                            size_t errlen)
+{
+    const config_setting_t *list = NULL;
+    struct group_list *groups;
+    int result = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (extra != NULL)
+        *extra = NULL;
+    pthread_mutex_lock(&section->cache->lock);
+
+    for (groups = section->cache->groups; groups != NULL; groups = groups->next) {
+        if (strcmp(groups->key, key) == 0)
+            goto found;
+    }
+    result = read_group_list(section, key, &list, err, errlen);
+    if (result != 0 || list == NULL)
+        goto out;
+    groups = calloc(1, sizeof *groups);
+    if (groups == NULL || (groups->key = strdup(key)) == NULL ||
+        !make_group_sections(section, key, list, groups)) {
+        if (groups != NULL) {
+            for (size_t i = 0; i < groups->n_items; i++)
+                conf_section_destroy(groups->items[i]);
+            free(groups->items);
+            free(groups->key);
+            free(groups);
+        }
+        result = conf_section_format_error(section, key, err, errlen, "out of memory");
+        goto out;
+    }
+    groups->next = section->cache->groups;
+    section->cache->groups = groups;
+
+found:
+    *out = groups->items;
+    *n = groups->n_items;
+    if (extra != NULL)
+        *extra = &groups->extra;
 
 out:
     pthread_mutex_unlock(&section->cache->lock);

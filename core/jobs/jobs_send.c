@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit/commit.h"
 #include "scu/scu_host.h"
 #include "scu/scu_outbound.h"
 
@@ -27,8 +28,10 @@ typedef struct send_item {
     char sop_class[UL_UID_MAX + 1];
     char sop_instance[UL_UID_MAX + 1];
     char transfer_syntax[UL_UID_MAX + 1];
+    char study_uid[UL_UID_MAX + 1];
     char *path;
     uint64_t size;
+    bool stored; /* the remote answered Success or a Warning */
 } send_item;
 
 typedef struct send_list {
@@ -63,6 +66,8 @@ static int add_row(void *arg, const cairn_index_row *row)
                            sizeof item->sop_class);
     dcm_dataset_get_string(attributes, TAG_SOP_INSTANCE_UID, 0, item->sop_instance,
                            sizeof item->sop_instance);
+    dcm_dataset_get_string(attributes, TAG_STUDY_INSTANCE_UID, 0, item->study_uid,
+                           sizeof item->study_uid);
     snprintf(item->transfer_syntax, sizeof item->transfer_syntax, "%s",
              row->file->transfer_syntax_uid != NULL ? row->file->transfer_syntax_uid : "");
     item->path = strdup(row->file->path);
@@ -165,11 +170,11 @@ static cairn_status open_outbound(job_run *run, const send_list *list, cairn_out
 }
 
 /* Sends every instance of list; stops at a cancel or when the association breaks. */
-static job_outcome send_all(job_run *run, cairn_outbound *ob, const send_list *list,
+static job_outcome send_all(job_run *run, cairn_outbound *ob, send_list *list,
                             job_progress *progress)
 {
     for (size_t i = 0; i < list->count; i++) {
-        const send_item *item = &list->items[i];
+        send_item *item = &list->items[i];
         cairn_instance_file file = {.struct_size = sizeof file,
                                     .path = item->path,
                                     .size = item->size,
@@ -187,6 +192,7 @@ static job_outcome send_all(job_run *run, cairn_outbound *ob, const send_list *l
         if (st == CAIRN_OK && (status == 0x0000 || (status & 0xF000u) == 0xB000u)) {
             progress->instances_done++;
             progress->bytes_done += item->size;
+            item->stored = true;
             if (status != 0x0000)
                 progress->instances_warning++;
         } else {
@@ -208,6 +214,34 @@ static job_outcome send_all(job_run *run, cairn_outbound *ob, const send_list *l
                              (unsigned long long)progress->instances_failed, list->count,
                              run->job->request.remote);
     return JOB_OUTCOME_SUCCEEDED;
+}
+
+/*
+ * Asks the remote to commit to keeping what it stored, when it is a
+ * backup archive (a remote with a `commitment` group). The tracker of
+ * core/commit sends the N-ACTION, so the job does not wait for it.
+ */
+static void request_commitment(job_run *run, const send_list *list)
+{
+    commit_instance *instances = calloc(list->count, sizeof *instances);
+    size_t n = 0;
+
+    if (instances == NULL) {
+        log_error(&run->log, "jobs: send job %s: out of memory; no storage commitment is "
+                  "requested", run->job->id);
+        return;
+    }
+    for (size_t i = 0; i < list->count; i++) {
+        if (!list->items[i].stored)
+            continue;
+        instances[n].sop_class_uid = list->items[i].sop_class;
+        instances[n].sop_instance_uid = list->items[i].sop_instance;
+        instances[n].study_instance_uid = list->items[i].study_uid;
+        n++;
+    }
+    commit_request_sent(run->conf, run->archive, run->job->request.remote, run->log.calling_ae,
+                        instances, n);
+    free(instances);
 }
 
 job_outcome jobs_run_send(job_run *run)
@@ -244,6 +278,7 @@ job_outcome jobs_run_send(job_run *run)
     }
     outcome = send_all(run, ob, &list, &progress);
     scu_host_outbound_close(ob);
+    request_commitment(run, &list);
 
 out:
     free_list(&list);

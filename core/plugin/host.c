@@ -13,6 +13,7 @@
 #include "archive/archive_detached.h"
 #include "archive/archive_reject.h"
 #include "archive/archive_router.h"
+#include "commit/commit_host.h"
 #include "dimse/dimse_host.h"
 #include "scu/scu_event.h"
 #include "scu/scu_host.h"
@@ -128,6 +129,9 @@ static const cairn_host_api host_api = {
     .remote_open = archive_host_remote_open,
     .outbound_accepts = scu_host_outbound_accepts,
     .outbound_request = scu_host_outbound_request,
+
+    .config_get_groups = plugin_config_get_groups,
+    .commitment_report_received = commit_host_report_received,
 };
 
 const cairn_host_api *plugin_host_api(void)

@@ -7,6 +7,7 @@
  */
 #include "plugin/plugin_internal.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -112,6 +113,61 @@ cairn_status plugin_config_get_string_list(const cairn_config *config, const cha
     *values = items;
     *count = n;
     return CAIRN_OK;
+}
+
+/* Serialises the first filling of a group list's handles. */
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cairn_status plugin_config_get_groups(const cairn_config *config, const char *key,
+                                      const cairn_config *const **groups, size_t *count)
+{
+    char err[CONFIG_ERROR_MAX];
+    conf_section *const *sections = NULL;
+    void **slot = NULL;
+    size_t n = 0;
+    cairn_status status = CAIRN_OK;
+
+    if (config == NULL || key == NULL || groups == NULL || count == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    *groups = NULL;
+    *count = 0;
+
+    if (conf_section_get_groups(config->section, key, &sections, &n, &slot, err,
+                                sizeof err) != 0)
+        return config_error(config, err);
+    if (sections == NULL)
+        return CAIRN_OK;
+
+    /* The handles live in the section's slot: one cairn_config per group, then their pointers. */
+    pthread_mutex_lock(&groups_lock);
+    if (*slot == NULL) {
+        size_t handles = n > 0 ? n : 1;
+        char *block = calloc(handles, sizeof(cairn_config) + sizeof(cairn_config *));
+
+        if (block == NULL) {
+            status = CAIRN_ERR_NO_MEMORY;
+        } else {
+            cairn_config *items = (cairn_config *)(void *)block;
+            const cairn_config **pointers =
+                (const cairn_config **)(void *)(block + handles * sizeof(cairn_config));
+
+            for (size_t i = 0; i < n; i++) {
+                items[i] = (cairn_config){.section = sections[i], .conf = config->conf,
+                                          .owner = config->owner};
+                pointers[i] = &items[i];
+            }
+            *slot = block;
+        }
+    }
+    if (status == CAIRN_OK) {
+        size_t handles = n > 0 ? n : 1;
+
+        *groups = (const cairn_config *const *)(void *)((char *)*slot +
+                                                        handles * sizeof(cairn_config));
+        *count = n;
+    }
+    pthread_mutex_unlock(&groups_lock);
+    return status;
 }
 
 cairn_status plugin_config_check_keys(const cairn_config *config, const char *const *allowed,

@@ -59,6 +59,8 @@ cairn_status plugin_config_get_path(const cairn_config *config, const char *key,
                                     const char *def, char **value);
 cairn_status plugin_config_get_string_list(const cairn_config *config, const char *key,
                                            const char *const **values, size_t *count);
+cairn_status plugin_config_get_groups(const cairn_config *config, const char *key,
+                                      const cairn_config *const **groups, size_t *count);
 cairn_status plugin_config_check_keys(const cairn_config *config, const char *const *allowed,
                                       size_t allowed_count);
 

@@ -70,6 +70,9 @@ typedef struct commitment {
     size_t n_new_association_remotes;
     unsigned max_attempts;
 
+    pthread_mutex_t load_lock;       /* guards documents_loaded and the loading itself */
+    bool documents_loaded;           /* the records of the last run are in the queue */
+
     pthread_mutex_t lock;            /* guards everything below */
     pthread_cond_t wake;
     commitment_txn *queue;           /* transactions waiting for delivery by the retry thread */
@@ -104,6 +107,13 @@ commitment_txn *commitment_record_parse(const char *id, const char *document);
 bool commitment_valid_uid(const char *uid);
 
 /* commitment_queue.c: the retry thread and the in-progress Transaction UIDs. */
+/*
+ * Queues the transactions the last run left, once: the retry thread and
+ * the first N-ACTION, whichever comes first, so that a record written by
+ * this run is never loaded as one of the last run. False while the
+ * archive is not open yet.
+ */
+bool commitment_load_documents(commitment *cm);
 int commitment_queue_start(commitment *cm);
 void commitment_queue_stop(commitment *cm);
 void commitment_queue_push(commitment *cm, commitment_txn *txn);

@@ -173,17 +173,22 @@ static void deliver_due(commitment *cm, commitment_txn *due)
     }
 }
 
-/* Reads the documents of the last run once the archive is open. Returns true when done. */
-static bool load_documents(commitment *cm)
+bool commitment_load_documents(commitment *cm)
 {
-    cairn_status st = cm->api->archive_document_list(COMMITMENT_ID_PREFIX, load_one, cm);
+    cairn_status st = CAIRN_OK;
+    bool loaded;
 
-    if (st == CAIRN_ERR_BUSY)
-        return false;
-    if (st != CAIRN_OK)
-        cm->api->log(cm->self, CAIRN_LOG_ERROR, "cannot read the Storage Commitment records: %s",
-                     cairn_strerror(st));
-    return true;
+    pthread_mutex_lock(&cm->load_lock);
+    if (!cm->documents_loaded) {
+        st = cm->api->archive_document_list(COMMITMENT_ID_PREFIX, load_one, cm);
+        if (st != CAIRN_OK && st != CAIRN_ERR_BUSY)
+            cm->api->log(cm->self, CAIRN_LOG_ERROR, "cannot read the Storage Commitment "
+                         "records: %s", cairn_strerror(st));
+        cm->documents_loaded = st != CAIRN_ERR_BUSY;
+    }
+    loaded = cm->documents_loaded;
+    pthread_mutex_unlock(&cm->load_lock);
+    return loaded;
 }
 
 static void *run(void *arg)
@@ -199,7 +204,7 @@ static void *run(void *arg)
 
         if (!loaded) {
             pthread_mutex_unlock(&cm->lock);
-            loaded = load_documents(cm);
+            loaded = commitment_load_documents(cm);
             pthread_mutex_lock(&cm->lock);
         }
         due = take_due(cm, now, &next_due);

@@ -169,6 +169,7 @@ cairn_status commitment_on_n_action(void *state, cairn_assoc *assoc,
     }
 
     txn->owner = cm;
+    commitment_load_documents(cm);
     txn->duplicate = !commitment_begin(cm, txn->transaction_uid);
     pthread_mutex_lock(&cm->lock);
     snprintf(txn->id, sizeof txn->id, COMMITMENT_ID_PREFIX "%lld-%llu", (long long)time(NULL),

@@ -547,10 +547,34 @@ struct cairn_host_api {
     cairn_status (*outbound_request)(cairn_outbound *outbound, cairn_dimse_op op,
                                      const char *sop_class, const char *sop_instance,
                                      const cairn_dataset *dataset, cairn_dimse_status *status);
+
+    /* --- Since SDK 1.0: lists of groups, and reports to the Storage Commitment SCU. */
+
+    /*
+     * Reads a list of groups, ( { ... }, ... ), such as per-AE settings:
+     * *groups receives one handle per group, usable with every config_*
+     * entry, config_check_keys and config_get_groups included. An absent
+     * key gives *groups NULL and *count 0. The handles are owned by the
+     * host and live until shutdown. A value of another type is logged with
+     * the file, line and key, and returns CAIRN_ERR_CONFIG.
+     */
+    cairn_status (*config_get_groups)(const cairn_config *config, const char *key,
+                                      const cairn_config *const **groups, size_t *count);
+    /*
+     * Applies a Storage Commitment N-EVENT-REPORT-RQ that a remote sent to
+     * the archive as Storage Commitment SCU, the answer to an N-ACTION the
+     * archive sent to a backup archive. The host records the commitment of
+     * each referenced instance in the index and sets the Status of reply
+     * (0000 when applied; 0110 for an unknown Transaction UID, 0113 for
+     * an unknown Event Type ID, 0115 for invalid Event Information, each
+     * with an Error Comment). During a handler only.
+     */
+    cairn_status (*commitment_report_received)(cairn_assoc *assoc, const cairn_message *request,
+                                               cairn_reply *reply);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 81 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 83 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

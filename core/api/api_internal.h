@@ -92,6 +92,9 @@ void api_submit_job(const api_request *req, api_response *res);
 void api_get_job(const api_request *req, api_response *res, const char *id);
 void api_cancel_job(const api_request *req, api_response *res, const char *id);
 void api_retry_job(const api_request *req, api_response *res, const char *id);
+void api_list_mpps(const api_request *req, api_response *res);
+void api_get_mpps(const api_request *req, api_response *res, const char *uid);
+void api_list_outbox(const api_request *req, api_response *res);
 void api_get_study_commitment(const api_request *req, api_response *res, const char *study_uid);
 
 #endif

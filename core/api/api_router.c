@@ -77,6 +77,8 @@ static bool route_top(const api_request *req, api_response *res, const char *nam
         {"metrics", api_get_metrics},
         {"aes", api_get_aes},
         {"remotes", api_get_remotes},
+        {"mpps", api_list_mpps},
+        {"outbox", api_list_outbox},
     };
 
     for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
@@ -166,6 +168,16 @@ static bool route_study(const api_request *req, api_response *res, char **segmen
     return true;
 }
 
+static bool route_mpps(const api_request *req, api_response *res, char **segments, int n)
+{
+    if (n != 2 || strcmp(segments[0], "mpps") != 0)
+        return false;
+
+    if (method_allowed(req, res, ALLOW_GET))
+        api_get_mpps(req, res, segments[1]);
+    return true;
+}
+
 void api_route(const api_request *req, api_response *res)
 {
     char path[MAX_PATH];
@@ -182,7 +194,7 @@ void api_route(const api_request *req, api_response *res)
     if (n == 1 && route_top(req, res, segments[0]))
         return;
     if (route_ae(req, res, segments, n) || route_remote(req, res, segments, n) ||
-        route_job(req, res, segments, n) || route_study(req, res, segments, n))
+        route_job(req, res, segments, n) || route_mpps(req, res, segments, n) || route_study(req, res, segments, n))
         return;
 
 unknown:

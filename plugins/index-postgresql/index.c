@@ -221,6 +221,23 @@ static cairn_status index_commitment_list(void *db, const cairn_commitment_filte
                       : CAIRN_ERR_INVALID_ARGUMENT;
 }
 
+static cairn_status index_job_get(void *db, const char *job_id, cairn_job_fn fn, void *arg)
+{
+    return db != NULL ? pgidx_job_get(db, job_id, fn, arg) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_lease_acquire(void *db, const char *key, const char *owner,
+                                        uint32_t ttl_ms, char *holder, size_t holder_size)
+{
+    return db != NULL ? pgidx_lease_acquire(db, key, owner, ttl_ms, holder, holder_size)
+                      : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
+static cairn_status index_lease_release(void *db, const char *key, const char *owner)
+{
+    return db != NULL ? pgidx_lease_release(db, key, owner) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
 const cairn_index_ops pgidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "postgresql",
@@ -246,4 +263,7 @@ const cairn_index_ops pgidx_ops = {
     .commitment_report = index_commitment_report,
     .commitment_list = index_commitment_list,
     .migrate = index_migrate,
+    .job_get = index_job_get,
+    .lease_acquire = index_lease_acquire,
+    .lease_release = index_lease_release,
 };

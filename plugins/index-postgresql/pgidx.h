@@ -206,6 +206,12 @@ cairn_status pgidx_job_put(pgidx_index *index, const char *job_id, const char *d
 cairn_status pgidx_job_delete(pgidx_index *index, const char *job_id);
 cairn_status pgidx_job_list(pgidx_index *index, cairn_job_fn fn, void *arg);
 
+/* lease.c: leases of several nodes, and the read of one job */
+cairn_status pgidx_lease_acquire(pgidx_index *index, const char *key, const char *owner,
+                                 uint32_t ttl_ms, char *holder, size_t holder_size);
+cairn_status pgidx_lease_release(pgidx_index *index, const char *key, const char *owner);
+cairn_status pgidx_job_get(pgidx_index *index, const char *job_id, cairn_job_fn fn, void *arg);
+
 /* reject.c */
 cairn_status pgidx_reject(pgidx_index *index, const char *const *sop_uids, size_t count,
                           const char *code, size_t *marked);

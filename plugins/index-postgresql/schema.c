@@ -153,10 +153,22 @@ static const char schema_v2[] =
     "CREATE INDEX commitment_study ON commitment (study_uid);\n"
     "CREATE INDEX commitment_due ON commitment (state, due_at_us);\n";
 
+/*
+ * Version 3: leases, so that one node at a time does a piece of work (a
+ * job, a queue) and another takes it over once the lease expires.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE lease (\n"
+    "    lease_key text COLLATE \"C\" PRIMARY KEY,\n"
+    "    owner text COLLATE \"C\" NOT NULL,\n"
+    "    expires_at timestamptz NOT NULL\n"
+    ");\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -415,6 +415,23 @@ static cairn_status index_commitment_list(void *db, const cairn_commitment_filte
     return status;
 }
 
+static cairn_status index_job_get(void *db, const char *job_id, cairn_job_fn fn, void *arg)
+{
+    WITH_READER(db, sqlidx_job_get(index_->backend, conn, job_id, fn, arg));
+}
+
+static cairn_status index_lease_acquire(void *db, const char *key, const char *owner,
+                                        uint32_t ttl_ms, char *holder, size_t holder_size)
+{
+    WITH_READER(db, sqlidx_lease_acquire(index_->backend, conn, key, owner, ttl_ms, holder,
+                                         holder_size));
+}
+
+static cairn_status index_lease_release(void *db, const char *key, const char *owner)
+{
+    WITH_READER(db, sqlidx_lease_release(index_->backend, conn, key, owner));
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -439,4 +456,7 @@ const cairn_index_ops sqlidx_ops = {
     .outbox_update = index_outbox_update,
     .outbox_delete = index_outbox_delete,
     .outbox_list = index_outbox_list,
+    .job_get = index_job_get,
+    .lease_acquire = index_lease_acquire,
+    .lease_release = index_lease_release,
 };

@@ -301,6 +301,17 @@ static const char schema_v6[] =
     "CREATE INDEX commitment_study ON commitment (study_uid);\n"
     "CREATE INDEX commitment_due ON commitment (state, due_at_us);\n";
 
+/*
+ * Version 7: leases, so that one node at a time does a piece of work (a
+ * job, a queue) and another takes it over once the lease expires.
+ */
+static const char schema_v7[] =
+    "CREATE TABLE lease (\n"
+    "    lease_key TEXT PRIMARY KEY,\n"
+    "    owner TEXT NOT NULL,\n"
+    "    expires_at_us INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
@@ -309,6 +320,7 @@ static const char *const migrations[] = {
     schema_v4,
     schema_v5,
     schema_v6,
+    schema_v7,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

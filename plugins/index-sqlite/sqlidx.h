@@ -191,6 +191,15 @@ cairn_status sqlidx_job_delete(const sqlidx_backend *backend, sqlidx_conn *conn,
 cairn_status sqlidx_job_list(const sqlidx_backend *backend, sqlidx_conn *conn,
                              cairn_job_fn fn, void *arg);
 
+/* lease.c */
+cairn_status sqlidx_lease_acquire(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                  const char *key, const char *owner, uint32_t ttl_ms,
+                                  char *holder, size_t holder_size);
+cairn_status sqlidx_lease_release(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                  const char *key, const char *owner);
+cairn_status sqlidx_job_get(const sqlidx_backend *backend, sqlidx_conn *conn,
+                            const char *job_id, cairn_job_fn fn, void *arg);
+
 /* reject.c: rejection notes, on a reader connection */
 cairn_status sqlidx_reject(const sqlidx_backend *backend, sqlidx_conn *conn,
                            const char *const *sop_uids, size_t count, const char *code,

@@ -411,10 +411,41 @@ typedef struct cairn_index_ops {
      * opens and closes the index. Since SDK 1.0.
      */
     cairn_status (*migrate)(void *backend_state, const char *storage_path);
+
+    /*
+     * Calls fn once with the kept job job_id and its document, read from
+     * the database (several nodes may share it). CAIRN_ERR_NOT_FOUND when
+     * absent. Since SDK 1.0.
+     */
+    cairn_status (*job_get)(void *db, const char *job_id, cairn_job_fn fn, void *arg);
+
+    /*
+     * Leases: at most one owner (a node name) at a time holds the lease of
+     * a key such as "job:<id>", so that work several nodes could do is done
+     * by one, and taken over once its owner stops renewing. Takes the lease
+     * of key for owner until ttl_ms milliseconds from now by the back end's
+     * clock (for a shared database its server's clock, so the nodes' clocks
+     * do not matter). Succeeds when nobody holds the lease, when it expired,
+     * or when owner holds it already (the call then renews it), checked
+     * and written atomically. CAIRN_ERR_BUSY when another owner holds a
+     * lease that has not expired; holder (when not NULL) then receives its
+     * name, truncated to holder_size. Keys and owners are at most 128 bytes.
+     * Returns once the change is durable. Since SDK 1.0.
+     */
+    cairn_status (*lease_acquire)(void *db, const char *key, const char *owner, uint32_t ttl_ms,
+                                  char *holder, size_t holder_size);
+
+    /*
+     * Gives up the lease of key when owner holds it, so that another node
+     * may take it at once. CAIRN_ERR_NOT_FOUND when owner holds no lease of
+     * key (it never did, or it expired and another owner took it).
+     * Since SDK 1.0.
+     */
+    cairn_status (*lease_release)(void *db, const char *key, const char *owner);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 23 * 8, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 26 * 8, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

@@ -90,6 +90,11 @@ int cli_jobs(cli_api *api, const char *action, const char *id, const cli_job_arg
 /* Prints the storage commitment of study args->study_uid at the backup archives (cli_commitment.c). */
 int cli_commitment(cli_api *api, const cli_job_args *args);
 
+/* Prints the data router's MPPS steps, or step uid when not NULL (cli_mpps.c). */
+int cli_mpps(cli_api *api, const char *uid, bool json);
+/* Prints the messages waiting in the outbox with their last error (cli_mpps.c). */
+int cli_outbox(cli_api *api, bool json);
+
 /* action is list, enable or disable; title is NULL for list. */
 int cli_ae(cli_api *api, const char *action, const char *title, bool json);
 

@@ -162,6 +162,15 @@ static const command_help helps[] = {
      "attempts and Failure Reason of each instance.\n"
      "Example: cairn commitment 1.2.3 --instances\n",
      {job_options, api_options}},
+    {"mpps", "cairn mpps [SOP_INSTANCE_UID] [--json]",
+     "List the Modality Performed Procedure Steps the data router received, newest\n"
+     "first, or show one step with its series and instance counts.\n"
+     "Example: cairn mpps 1.2.3.4\n",
+     {api_options}},
+    {"outbox", "cairn outbox [--json]",
+     "List the messages cairnd still has to deliver to remote AEs (forwarded MPPS,\n"
+     "study notifications) with their attempts, next try and last error.\n",
+     {api_options}},
 };
 
 static const command_help *find_help(const char *name)
@@ -194,6 +203,8 @@ void cli_usage(FILE *out)
           "  send REMOTE --study UID [--wait]       C-STORE from the archive\n"
           "  jobs [list | show ID | cancel ID | retry ID]\n"
           "  commitment STUDY_UID [--instances]     storage commitment at backup archives\n"
+          "  mpps [SOP_INSTANCE_UID]                MPPS steps the data router received\n"
+          "  outbox                                 messages waiting for a remote AE\n"
           "\n"
           "`cairn COMMAND --help` describes one command.\n\n",
           out);

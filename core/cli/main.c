@@ -60,7 +60,9 @@ typedef enum command_id {
     COMMAND_RETRIEVE,
     COMMAND_SEND,
     COMMAND_JOBS,
-    COMMAND_COMMITMENT
+    COMMAND_COMMITMENT,
+    COMMAND_MPPS,
+    COMMAND_OUTBOX
 } command_id;
 
 typedef struct command {
@@ -89,6 +91,8 @@ static const command commands[] = {
     {"send", COMMAND_SEND, CAIRN_LEVEL_PATIENT, TRANSFER_OPTIONS, 1, 1},
     {"jobs", COMMAND_JOBS, CAIRN_LEVEL_PATIENT, API_OPTIONS | OPTION_WAIT | OPTION_TIMEOUT, 0, 2},
     {"commitment", COMMAND_COMMITMENT, CAIRN_LEVEL_PATIENT, API_OPTIONS | OPTION_INSTANCES, 1, 1},
+    {"mpps", COMMAND_MPPS, CAIRN_LEVEL_PATIENT, API_OPTIONS, 0, 1},
+    {"outbox", COMMAND_OUTBOX, CAIRN_LEVEL_PATIENT, API_OPTIONS, 0, 0},
 };
 
 /* Everything the command line sets. */
@@ -297,6 +301,8 @@ static int check_operands(arguments *args)
         return 0;
     }
 
+    if (cmd->id == COMMAND_MPPS || cmd->id == COMMAND_OUTBOX)
+        return 0;
     if (cmd->id == COMMAND_COMMITMENT) {
         if (args->n_operands < 1)
             return usage_error("commitment needs a Study Instance UID");
@@ -459,6 +465,10 @@ static int run_control_command(const arguments *args)
     case COMMAND_SEND: result = cli_transfer(api, "send", &args->job); break;
     case COMMAND_JOBS: result = cli_jobs(api, action, target, &args->job); break;
     case COMMAND_COMMITMENT: result = cli_commitment(api, &args->job); break;
+    case COMMAND_MPPS:
+        result = cli_mpps(api, args->n_operands > 0 ? args->operands[0] : NULL, args->job.json);
+        break;
+    case COMMAND_OUTBOX: result = cli_outbox(api, args->job.json); break;
     default: break;
     }
     cli_api_destroy(api);

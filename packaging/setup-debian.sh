@@ -19,6 +19,9 @@ packages=(
     libgdcm-tools
     bc procps
     curl jq openssl
+    # Packaging and the SDK ABI check: packaging/build-packages.sh and
+    # sdk/abi/check-abi.sh (rpm provides rpmbuild).
+    dpkg-dev rpm abigail-tools binutils file
 )
 
 # Node.js and npm run the dcmjs-dimse peer; a Node.js already on the

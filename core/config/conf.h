@@ -123,6 +123,16 @@ typedef struct conf_api {
     int line;                /* line of the group, 0 when the file has none */
 } conf_api;
 
+/* Longest node name, and the default lease length in seconds (the `node` group). */
+#define CONF_NODE_NAME_MAX 64
+#define CONF_NODE_LEASE_DEFAULT 30
+
+/* This daemon among several sharing one index and one storage folder (the `node` group). */
+typedef struct conf_node {
+    char *name;        /* node.name, or the host name plus a hash of the file's path */
+    int lease_seconds; /* how long a lease lasts without renewal, 2..3600 */
+} conf_node;
+
 /* A loaded configuration. Every string and array is owned by it. */
 typedef struct cairn_conf {
     char *path;               /* the path given to conf_load() */
@@ -140,6 +150,7 @@ typedef struct cairn_conf {
     conf_remote *remotes;     /* in file order, maybe none */
     size_t n_remotes;
     conf_api api;
+    conf_node node;
     struct conf_internal *internal;  /* the parsed libconfig tree */
 } cairn_conf;
 
@@ -193,8 +204,9 @@ int conf_section_get_bool(const conf_section *section, const char *key,
 
 /*
  * Reads an array or list of strings. An absent key yields *out = NULL and
- * *n = 0. The returned array is owned by the section; it stays valid, like
- * the strings, for the section's lifetime.
+ * *n = 0, an empty array a non-NULL *out and *n = 0. The returned array is
+ * owned by the section; it stays valid, like the strings, for the
+ * section's lifetime.
  */
 int conf_section_get_string_list(const conf_section *section, const char *key,
                                  const char ***out, size_t *n, char *err,

@@ -176,8 +176,18 @@ int conf_section_get_string_list(const conf_section *section, const char *key,
     }
 
     result = conf_read_string_list(&report, section->setting, section->path, key, &items, &count);
-    if (result != 0 || items == NULL)
+    if (result != 0)
         goto out;
+    if (items == NULL) {
+        /* A present but empty array is told apart from an absent key by a non-NULL array. */
+        if (section->setting == NULL || config_setting_get_member(section->setting, key) == NULL)
+            goto out;
+        items = calloc(1, sizeof *items);
+        if (items == NULL) {
+            result = conf_section_format_error(section, key, err, errlen, "out of memory");
+            goto out;
+        }
+    }
 
     list = calloc(1, sizeof *list);
     if (list != NULL)

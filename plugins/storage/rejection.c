@@ -32,9 +32,6 @@
 /* Buffer size of one UID (64 characters and the terminator). */
 #define UID_SIZE 65
 
-static const char *const default_delete[] = {"113039"};
-static const char *const default_hide[] = {"113001", "113037", "113038"};
-
 /* The referenced SOP Instance UIDs of one note. */
 typedef struct reference_list {
     char (*uids)[UID_SIZE];
@@ -47,50 +44,6 @@ typedef enum rejection_action {
     REJECTION_DELETE,
     REJECTION_HIDE,
 } rejection_action;
-
-static cairn_status read_codes(const cairn_host_api *api, const cairn_config *config,
-                               const char *key, const char *const *def, size_t def_count,
-                               const char *const **codes, size_t *count)
-{
-    cairn_status status = api->config_get_string_list(config, key, codes, count);
-
-    if (status != CAIRN_OK)
-        return status;
-    if (*codes == NULL) {
-        *codes = def;
-        *count = def_count;
-    }
-    return CAIRN_OK;
-}
-
-cairn_status rejection_read_settings(const cairn_host_api *api, cairn_plugin *self,
-                                     const cairn_config *config, rejection_codes *codes)
-{
-    cairn_status status;
-
-    status = read_codes(api, config, "rejection_delete_codes", default_delete,
-                        sizeof default_delete / sizeof default_delete[0], &codes->delete_codes,
-                        &codes->delete_count);
-    if (status == CAIRN_OK)
-        status = read_codes(api, config, "rejection_hide_codes", default_hide,
-                            sizeof default_hide / sizeof default_hide[0], &codes->hide_codes,
-                            &codes->hide_count);
-    if (status != CAIRN_OK)
-        return status;
-
-    for (size_t i = 0; i < codes->delete_count; i++) {
-        for (size_t j = 0; j < codes->hide_count; j++) {
-            if (strcmp(codes->delete_codes[i], codes->hide_codes[j]) == 0) {
-                api->log(self, CAIRN_LOG_ERROR,
-                         "plugins.storage: code \"%s\" is in both rejection_delete_codes and"
-                         " rejection_hide_codes; list it in one of them",
-                         codes->delete_codes[i]);
-                return CAIRN_ERR_CONFIG;
-            }
-        }
-    }
-    return CAIRN_OK;
-}
 
 static bool code_listed(const char *code, const char *const *codes, size_t count)
 {

@@ -19,12 +19,36 @@ typedef struct rejection_codes {
     size_t hide_count;
 } rejection_codes;
 
+/* The codes of the notes received by one AE: an entry of the plugin's `aes` list. */
+typedef struct rejection_ae_codes {
+    char title[17];
+    rejection_codes codes;
+} rejection_ae_codes;
+
+/* The codes in force: the plugin-wide lists and the AEs that set their own. */
+typedef struct rejection_settings {
+    rejection_codes defaults;
+    rejection_ae_codes *aes;
+    size_t ae_count;
+} rejection_settings;
+
 /*
- * Reads rejection_delete_codes and rejection_hide_codes, with the
- * defaults ["113039"] and ["113001", "113037", "113038"].
+ * Reads rejection_delete_codes and rejection_hide_codes, with the defaults
+ * ["113039"] and ["113001", "113037", "113038"], then the `aes` list of
+ * groups { title = "AE"; rejection_delete_codes = [...];
+ * rejection_hide_codes = [...]; }, whose lists replace the plugin-wide
+ * ones for associations called with that AE title. A list an entry leaves
+ * out is the plugin-wide one.
  */
 cairn_status rejection_read_settings(const cairn_host_api *api, cairn_plugin *self,
-                                     const cairn_config *config, rejection_codes *codes);
+                                     const cairn_config *config, rejection_settings *settings);
+
+/* Frees what rejection_read_settings allocated. */
+void rejection_free_settings(rejection_settings *settings);
+
+/* Returns the codes for associations whose called AE title is called_ae. */
+const rejection_codes *rejection_codes_for(const rejection_settings *settings,
+                                           const char *called_ae);
 
 /*
  * Applies ds when it is a rejection note. *store_note is set to false when

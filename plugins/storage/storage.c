@@ -12,7 +12,8 @@
  * Settings (plugins.storage): duplicates = "keep" (default) | "replace" |
  * "reject", for a SOP Instance UID that is already archived;
  * rejection_delete_codes and rejection_hide_codes, the codes of IOCM
- * rejection notes (rejection.c).
+ * rejection notes (rejection.c), and aes, a list of groups that set those
+ * codes for one AE title (rejection_settings.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,7 @@ typedef struct storage_state {
     const cairn_host_api *api;
     cairn_plugin *self;
     cairn_duplicate_policy duplicates;
-    rejection_codes rejection;
+    rejection_settings rejection;
 } storage_state;
 
 static storage_state plugin_state;
@@ -128,7 +129,9 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_DATASET_MISMATCH, sop_instance, mismatch);
 
     /* 2. A rejection note deletes or hides the instances it references. */
-    rc = rejection_apply(api, st->self, assoc, ds, &st->rejection, &store_note);
+    rc = rejection_apply(api, st->self, assoc, ds,
+                         rejection_codes_for(&st->rejection, api->assoc_called_ae(assoc)),
+                         &store_note);
     if (rc != CAIRN_OK) {
         snprintf(comment, sizeof comment, "rejection note failed: %s", cairn_strerror(rc));
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance, comment);
@@ -164,7 +167,7 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
 static cairn_status read_settings(storage_state *st, const cairn_config *config)
 {
     static const char *const allowed[] = {"duplicates", "rejection_delete_codes",
-                                          "rejection_hide_codes"};
+                                          "rejection_hide_codes", "aes"};
     const char *policy;
 
     if (st->api->config_check_keys(config, allowed, sizeof allowed / sizeof allowed[0]) !=
@@ -190,6 +193,14 @@ static cairn_status read_settings(storage_state *st, const cairn_config *config)
     return CAIRN_OK;
 }
 
+static void storage_shutdown(void *state)
+{
+    storage_state *st = state;
+
+    if (st != NULL)
+        rejection_free_settings(&st->rejection);
+}
+
 static cairn_status storage_init(cairn_plugin *self, const cairn_host_api *api,
                                  const cairn_config *config, void **state)
 {
@@ -210,9 +221,13 @@ static cairn_status storage_init(cairn_plugin *self, const cairn_host_api *api,
     *state = st;
 
     rc = read_settings(st, config);
-    if (rc != CAIRN_OK)
-        return rc;
-    return api->register_service(self, &service);
+    if (rc == CAIRN_OK)
+        rc = api->register_service(self, &service);
+    if (rc != CAIRN_OK) {
+        storage_shutdown(st);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static const cairn_plugin_descriptor descriptor = {
@@ -221,7 +236,7 @@ static const cairn_plugin_descriptor descriptor = {
     "1.0.0",
     "Storage SCP: archives every storage SOP class",
     storage_init,
-    NULL,
+    storage_shutdown,
 };
 
 CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void)

@@ -45,7 +45,8 @@ remotes = (
 );
 CONF
 
-# start_backup PLUGINS REPORT: starts the backup cairnd; PLUGINS is the AE's plugin list.
+# start_backup PLUGINS COMMITMENT: starts the backup cairnd; PLUGINS is the AE's plugin
+# list, COMMITMENT the settings of its commitment plugin.
 start_backup() {
     cat > "$BACKUP_DIR/cairn.conf" <<CONF
 log = { level = "info"; };
@@ -56,7 +57,7 @@ plugins = {
   verification = { };
   storage = { };
   index-sqlite = { };
-  commitment = { report = "$2"; };
+  commitment = { $2 };
 };
 aes = (
   { title = "BACKUP"; port = $BACKUP_PORT; bind = "127.0.0.1"; plugins = [ $1 ]; },
@@ -137,7 +138,7 @@ study_instances() { awk -F'\t' -v s="$1" '$3 == s { print $2 }' "$TEST_TMP/insta
 S_FAIL=${STUDIES[0]} S_SAME=${STUDIES[1]} S_NEW=${STUDIES[2]} S_KILL=${STUDIES[3]} S_LOST=${STUDIES[4]}
 
 # --- The backup rejects the context, is down, then up; two instances went missing.
-start_backup '"verification", "storage"' same-association || { fail "backup starts"; finish; exit 1; }
+start_backup '"verification", "storage"' "" || { fail "backup starts"; finish; exit 1; }
 check "send job to the backup succeeds" send BACKUP "$S_FAIL"
 check "first N-ACTION fails: Storage Commitment not accepted" \
     wait_for 20 "$S_FAIL" BACKUP 'r["pending"] == 3 and "did not accept" in r["instances"][0]["note"]'
@@ -149,7 +150,7 @@ rm -f "$BACKUP_DIR/storage/$gone_file"
 sqlite3 "$BACKUP_DIR/storage/index.sqlite" "DELETE FROM instance WHERE sop_uid = '${FAIL_UIDS[2]}'"
 check "N-ACTIONs fail while the backup is down" \
     wait_for 20 "$S_FAIL" BACKUP 'r["instances"][0]["attempts"] >= 3 and "cannot open" in r["instances"][0]["note"]'
-start_backup '"verification", "storage", "commitment"' same-association || { fail "backup restarts"; finish; exit 1; }
+start_backup '"verification", "storage", "commitment"' 'report = "same-association";' || { fail "backup restarts"; finish; exit 1; }
 check "commitment arrives once the backup is up: 1 committed, 2 failed" \
     wait_for 20 "$S_FAIL" BACKUP 'r["committed"] == 1 and r["failed"] == 2 and r["pending"] == 0'
 check "the instance without its file failed with 0110" \
@@ -174,7 +175,8 @@ check "cairn commitment --instances lists the failure reasons" \
 
 # --- The report on a new association that the backup opens.
 stop_backup
-start_backup '"verification", "storage", "commitment"' new-association || { fail "backup restarts"; finish; exit 1; }
+start_backup '"verification", "storage", "commitment"' \
+    'remotes_new_association = [ "CAIRN", "CAIRN2" ];' || { fail "backup restarts"; finish; exit 1; }
 before=$(grep -c "on the N-ACTION association" "$TEST_TMP/cairnd.log")
 check "send job of a third study succeeds" send BACKUP "$S_NEW"
 check "all three committed by a report on a new association" \

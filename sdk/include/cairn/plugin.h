@@ -403,7 +403,8 @@ struct cairn_host_api {
 
     /*
      * Reads an array or list of strings. An absent key gives *values NULL
-     * and *count 0. The array and its strings are owned by the host and
+     * and *count 0, an empty array a non-NULL *values and *count 0. The
+     * array and its strings are owned by the host and
      * live until shutdown. A value of another type is logged with the file,
      * line and key, and returns CAIRN_ERR_CONFIG.
      */

@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of the index-postgresql plugin, loaded for real through the core's
+ * plugin registry and run against the PostgreSQL server of the tests
+ * (tests/interop/pg_server.sh, started by the ctest fixture pg). Each test
+ * works in a database of its own, created and dropped over libpq.
+ *
+ * They cover every op of cairn_index_ops: rows and counts at each level,
+ * the duplicate policies, removal, rejections, jobs, MPPS steps, the
+ * outbox, storage commitment and the migrate op, a table of C-FIND
+ * matches (names without case, wildcards with LIKE's metacharacters as
+ * literals, date and time ranges, UID lists, relational keys), the
+ * max_matches limit, and one SOP Instance UID stored by two index handles
+ * (two connection pools) at the same moment.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/conf.h"
+#include "plugin/plugin.h"
+
+#define CT_IMAGE_STORAGE "1.2.840.10008.5.1.4.1.1.2"
+#define MR_IMAGE_STORAGE "1.2.840.10008.5.1.4.1.1.4"
+#define EXPLICIT_VR_LE "1.2.840.10008.1.2.1"
+
+/* Instances stored twice at once by the race test. */
+#define RACE_ROUNDS 40
+
+typedef struct fixture {
+    char dir[64];
+    char dbname[64];
+    char socket[256];
+    cairn_conf *conf;
+    plugin_registry *registry;
+    const plugin_index *index;
+    const cairn_host_api *api;
+    void *db;
+} fixture;
+
+/* One instance to store; NULL fields are absent. */
+typedef struct instance_spec {
+    const char *patient_name;
+    const char *patient_id;
+    const char *study_uid;
+    const char *study_date;
+    const char *study_time;
+    const char *accession;
+    const char *referring;
+    const char *description;
+    const char *series_uid;
+    const char *modality;
+    const char *series_number;
+    const char *sop_uid;
+    const char *sop_class;
+    const char *instance_number;
+} instance_spec;
+
+/*
+ *   P1 Doe^Jane: study 1.2.3.1 (CT series of 2, MR series of 1), study 1.2.3.3 (CT)
+ *   P2 DOE^JOHN=ドウ^ジョン: study 1.2.3.2 (MR)
+ *   P_3 Roe^Rick: study 1.2.3.4 (CT) without date, time or series number
+ */
+static const instance_spec archive[] = {
+    {"Doe^Jane", "P1", "1.2.3.1", "20240102", "101500", "ACC1", "Smith^Adam", "Chest CT",
+     "1.2.3.1.1", "CT", "2", "1.2.3.1.1.1", CT_IMAGE_STORAGE, "1"},
+    {"Doe^Jane", "P1", "1.2.3.1", "20240102", "101500", "ACC1", "Smith^Adam", "Chest CT",
+     "1.2.3.1.1", "CT", "2", "1.2.3.1.1.2", CT_IMAGE_STORAGE, "2"},
+    {"Doe^Jane", "P1", "1.2.3.1", "20240102", "101500", "ACC1", "Smith^Adam", "Chest CT",
+     "1.2.3.1.2", "MR", "1", "1.2.3.1.2.1", MR_IMAGE_STORAGE, "1"},
+    {"Doe^Jane", "P1", "1.2.3.3", "20240105", "0830", NULL, NULL, "100% done_x",
+     "1.2.3.3.1", "CT", "1", "1.2.3.3.1.1", CT_IMAGE_STORAGE, "1"},
+    {"DOE^JOHN=\xe3\x83\x89\xe3\x82\xa6^\xe3\x82\xb8\xe3\x83\xa7\xe3\x83\xb3", "P2", "1.2.3.2",
+     "20230505", "235959.5", "ACC2", NULL, "O'Brien [x]", "1.2.3.2.1", "MR", "1",
+     "1.2.3.2.1.1", MR_IMAGE_STORAGE, "1"},
+    {"Roe^Rick", "P_3", "1.2.3.4", NULL, NULL, "A%1", NULL, NULL, "1.2.3.4.1", "CT", NULL,
+     "1.2.3.4.1.1", CT_IMAGE_STORAGE, "1"},
+};
+
+#define ARCHIVE_SIZE (sizeof(archive) / sizeof(archive[0]))
+
+/* ---- fixture ---- */
+
+/* Runs one statement on the maintenance database of the test server. */
+static void server_sql(const char *socket, const char *sql)
+{
+    char conninfo[512];
+    PGconn *conn;
+    PGresult *result;
+
+    snprintf(conninfo, sizeof(conninfo), "host=%s dbname=postgres user=cairn", socket);
+    conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("cannot reach the test server at %s (is pg.start run?): %s", socket,
+                 PQerrorMessage(conn));
+    result = PQexec(conn, sql);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+        fail_msg("\"%s\" failed: %s", sql, PQerrorMessage(conn));
+    PQclear(result);
+    PQfinish(conn);
+}
+
+/* Runs one statement in the test's database and returns the first value (malloc'd). */
+static char *db_value(const fixture *fx, const char *sql)
+{
+    char conninfo[512];
+    PGconn *conn;
+    PGresult *result;
+    char *value = NULL;
+
+    snprintf(conninfo, sizeof(conninfo), "host=%s dbname=%s user=cairn", fx->socket, fx->dbname);
+    conn = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    result = PQexec(conn, sql);
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0)
+        value = strdup(PQgetvalue(result, 0, 0));
+    else if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
+        fail_msg("\"%s\" failed: %s", sql, PQerrorMessage(conn));
+    PQclear(result);
+    PQfinish(conn);
+    return value;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "w");
+
+    assert_non_null(file);
+    assert_true(fputs(text, file) >= 0);
+    assert_int_equal(fclose(file), 0);
+}
+
+static void load_plugin(fixture *fx, const char *extra)
+{
+    char path[128];
+    char text[2048];
+    char err[512] = "";
+
+    snprintf(path, sizeof(path), "%s/cairn.conf", fx->dir);
+    snprintf(text, sizeof(text),
+             "storage = { path = \"storage\"; };\n"
+             "index = { plugin = \"index-postgresql\"; };\n"
+             "plugin_directory = \"%s\";\n"
+             "plugins = { index-postgresql = { conninfo = \"host=%s dbname=%s user=cairn\";"
+             " pool_size = 4; %s }; };\n"
+             "aes = ( { title = \"CAIRN\"; port = 11112; plugins = [ \"index-postgresql\" ]; } );\n",
+             CAIRN_PLUGIN_BUILD_DIR, fx->socket, fx->dbname, extra);
+    write_file(path, text);
+    if (conf_load(path, &fx->conf, err, sizeof(err)) != 0)
+        fail_msg("cannot load %s: %s", path, err);
+    assert_int_equal(plugin_registry_load(fx->conf, &fx->registry), 0);
+    fx->index = plugin_find_index(fx->registry, "index-postgresql");
+    assert_non_null(fx->index);
+    fx->api = plugin_host_api();
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    const char *socket = getenv("CAIRN_TEST_PG_SOCKET");
+    char sql[128];
+    static int serial;
+
+    assert_non_null(fx);
+    snprintf(fx->socket, sizeof(fx->socket), "%s",
+             socket != NULL ? socket : CAIRN_TEST_PG_SOCKET_DEFAULT);
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/cairn-pgindex-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->dbname, sizeof(fx->dbname), "cairn_unit_%d_%d", (int)getpid(), ++serial);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", fx->dbname);
+    server_sql(fx->socket, sql);
+
+    load_plugin(fx, "");
+    assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &fx->db), CAIRN_OK);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char path[160];
+    char sql[128];
+
+    if (fx->db != NULL)
+        fx->index->ops.close(fx->db);
+    plugin_registry_destroy(fx->registry);
+    conf_destroy(fx->conf);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", fx->dbname);
+    server_sql(fx->socket, sql);
+    snprintf(path, sizeof(path), "%s/cairn.conf", fx->dir);
+    remove(path);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void set_text(const cairn_host_api *api, cairn_dataset *dataset, cairn_tag tag,
+                     cairn_vr vr, const char *value)
+{
+    if (value != NULL)
+        assert_int_equal(api->dataset_set_string(dataset, tag, vr, value), CAIRN_OK);
+}
+
+static cairn_status store_with(const fixture *fx, void *db, const instance_spec *spec,
+                               const char *path, cairn_duplicate_policy policy,
+                               cairn_store_outcome *outcome, char **replaced)
+{
+    cairn_dataset *dataset = fx->api->dataset_create();
+    cairn_instance_file file = {
+        .struct_size = sizeof(file),
+        .path = path,
+        .size = 100,
+        .transfer_syntax_uid = EXPLICIT_VR_LE,
+        .received_at_us = 1700000000000000,
+        .calling_ae = "TEST",
+    };
+    cairn_status status;
+
+    assert_non_null(dataset);
+    set_text(fx->api, dataset, CAIRN_TAG_SPECIFIC_CHARACTER_SET, CAIRN_VR_CS, "ISO_IR 192");
+    set_text(fx->api, dataset, CAIRN_TAG_PATIENT_NAME, CAIRN_VR_PN, spec->patient_name);
+    set_text(fx->api, dataset, CAIRN_TAG_PATIENT_ID, CAIRN_VR_LO, spec->patient_id);
+    set_text(fx->api, dataset, CAIRN_TAG_STUDY_INSTANCE_UID, CAIRN_VR_UI, spec->study_uid);
+    set_text(fx->api, dataset, CAIRN_TAG_STUDY_DATE, CAIRN_VR_DA, spec->study_date);
+    set_text(fx->api, dataset, CAIRN_TAG_STUDY_TIME, CAIRN_VR_TM, spec->study_time);
+    set_text(fx->api, dataset, CAIRN_TAG_ACCESSION_NUMBER, CAIRN_VR_SH, spec->accession);
+    set_text(fx->api, dataset, CAIRN_TAG_REFERRING_PHYSICIAN_NAME, CAIRN_VR_PN, spec->referring);
+    set_text(fx->api, dataset, CAIRN_TAG_STUDY_DESCRIPTION, CAIRN_VR_LO, spec->description);
+    set_text(fx->api, dataset, CAIRN_TAG_SERIES_INSTANCE_UID, CAIRN_VR_UI, spec->series_uid);
+    set_text(fx->api, dataset, CAIRN_TAG_MODALITY, CAIRN_VR_CS, spec->modality);
+    set_text(fx->api, dataset, CAIRN_TAG_SERIES_NUMBER, CAIRN_VR_IS, spec->series_number);
+    set_text(fx->api, dataset, CAIRN_TAG_SOP_INSTANCE_UID, CAIRN_VR_UI, spec->sop_uid);
+    set_text(fx->api, dataset, CAIRN_TAG_SOP_CLASS_UID, CAIRN_VR_UI, spec->sop_class);
+    set_text(fx->api, dataset, CAIRN_TAG_INSTANCE_NUMBER, CAIRN_VR_IS, spec->instance_number);
+    status = fx->index->ops.store_instance(db, dataset, &file, policy, outcome, replaced);
+    fx->api->dataset_destroy(dataset);
+    return status;
+}
+
+static void store_archive(fixture *fx)
+{
+    for (size_t i = 0; i < ARCHIVE_SIZE; i++) {
+        cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+
+        assert_int_equal(store_with(fx, fx->db, &archive[i], archive[i].sop_uid,
+                                    CAIRN_DUPLICATE_REJECT, &outcome, NULL),
+                         CAIRN_OK);
+        assert_int_equal(outcome, CAIRN_STORE_STORED);
+    }
+}
+
+static uint64_t count_level(const fixture *fx, cairn_index_level level)
+{
+    uint64_t count = 0;
+
+    assert_int_equal(fx->index->ops.count(fx->db, level, &count), CAIRN_OK);
+    return count;
+}
+
+/* ---- rows: the unique key of each row, comma-separated, and one row's values ---- */
+
+typedef struct rows {
+    const cairn_host_api *api;
+    cairn_tag key;
+    char keys[1024];
+    cairn_dataset *first; /* a copy of the first row's attributes */
+    char first_path[128];
+} rows;
+
+static int collect(void *arg, const cairn_index_row *row)
+{
+    rows *out = arg;
+    char *value = NULL;
+
+    if (out->api->dataset_get_utf8(row->attributes, out->key, &value) == CAIRN_OK &&
+        value != NULL) {
+        size_t used = strlen(out->keys);
+
+        snprintf(out->keys + used, sizeof(out->keys) - used, "%s%s", used > 0 ? "," : "",
+                 value);
+        out->api->free(value);
+    }
+    if (out->first == NULL) {
+        out->first = out->api->dataset_create();
+        for (size_t i = 0; i < out->api->dataset_count(row->attributes); i++) {
+            cairn_tag tag = out->api->element_tag(out->api->dataset_at(row->attributes, i));
+            char *text = NULL;
+
+            if (out->api->dataset_get_utf8(row->attributes, tag, &text) == CAIRN_OK) {
+                out->api->dataset_set_string(out->first, tag, CAIRN_VR_LO,
+                                             text != NULL ? text : "");
+                out->api->free(text);
+            }
+        }
+        if (row->file != NULL)
+            snprintf(out->first_path, sizeof(out->first_path), "%s", row->file->path);
+    }
+    return 0;
+}
+
+static const cairn_tag level_key[] = {
+    [CAIRN_LEVEL_PATIENT] = CAIRN_TAG_PATIENT_ID,
+    [CAIRN_LEVEL_STUDY] = CAIRN_TAG_STUDY_INSTANCE_UID,
+    [CAIRN_LEVEL_SERIES] = CAIRN_TAG_SERIES_INSTANCE_UID,
+    [CAIRN_LEVEL_INSTANCE] = CAIRN_TAG_SOP_INSTANCE_UID,
+};
+
+/* The value of tag in the first row, padding removed; "" when absent. */
+static const char *first_value(rows *out, cairn_tag tag)
+{
+    static char value[256];
+    char *text = NULL;
+    size_t length;
+
+    value[0] = '\0';
+    if (out->first != NULL && out->api->dataset_get_utf8(out->first, tag, &text) == CAIRN_OK &&
+        text != NULL) {
+        snprintf(value, sizeof(value), "%s", text);
+        out->api->free(text);
+    }
+    length = strlen(value);
+    while (length > 0 && value[length - 1] == ' ')
+        value[--length] = '\0';
+    return value;
+}
+
+static void rows_free(rows *out)
+{
+    if (out->first != NULL)
+        out->api->dataset_destroy(out->first);
+    out->first = NULL;
+}
+
+/* One key of a query identifier. */
+typedef struct key_spec {
+    cairn_tag tag;
+    cairn_vr vr;
+    const char *value;
+} key_spec;
+
+static cairn_status run_query(const fixture *fx, cairn_index_level level, uint32_t flags,
+                              const key_spec *keys, size_t count, uint64_t max_matches,
+                              rows *out)
+{
+    cairn_dataset *identifier = fx->api->dataset_create();
+    cairn_index_query query = {
+        .struct_size = sizeof(query),
+        .level = level,
+        .keys = identifier,
+        .flags = flags,
+        .max_matches = max_matches,
+    };
+    cairn_status status;
+
+    memset(out, 0, sizeof(*out));
+    out->api = fx->api;
+    out->key = level_key[level];
+    set_text(fx->api, identifier, CAIRN_TAG_SPECIFIC_CHARACTER_SET, CAIRN_VR_CS, "ISO_IR 192");
+    for (size_t k = 0; k < count; k++)
+        set_text(fx->api, identifier, keys[k].tag, keys[k].vr, keys[k].value);
+    status = fx->index->ops.query(fx->db, &query, collect, out);
+    fx->api->dataset_destroy(identifier);
+    return status;
+}
+
+/* ---- tests ---- */
+
+static void test_rows_and_counts(void **state)
+{
+    fixture *fx = *state;
+    rows out;
+
+    store_archive(fx);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_PATIENT), 3);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_STUDY), 4);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_SERIES), 5);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_INSTANCE), 6);
+
+    memset(&out, 0, sizeof(out));
+    out.api = fx->api;
+    out.key = CAIRN_TAG_STUDY_INSTANCE_UID;
+    assert_int_equal(fx->index->ops.list(fx->db, CAIRN_LEVEL_STUDY, NULL, collect, &out),
+                     CAIRN_OK);
+    assert_string_equal(out.keys, "1.2.3.1,1.2.3.3,1.2.3.2,1.2.3.4");
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0008, 0x0061)), "CT\\MR");
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0020, 0x1206)), "2");
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0020, 0x1208)), "3");
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0008, 0x0062)),
+                        CT_IMAGE_STORAGE "\\" MR_IMAGE_STORAGE);
+    rows_free(&out);
+
+    /* Series without a number come first, as in SQLite. */
+    memset(&out, 0, sizeof(out));
+    out.api = fx->api;
+    out.key = CAIRN_TAG_SOP_INSTANCE_UID;
+    assert_int_equal(fx->index->ops.list(fx->db, CAIRN_LEVEL_INSTANCE, NULL, collect, &out),
+                     CAIRN_OK);
+    assert_string_equal(out.keys, "1.2.3.1.2.1,1.2.3.1.1.1,1.2.3.1.1.2,1.2.3.3.1.1,"
+                                  "1.2.3.2.1.1,1.2.3.4.1.1");
+    assert_string_equal(out.first_path, "1.2.3.1.2.1");
+    rows_free(&out);
+}
+
+static void test_duplicates_and_removal(void **state)
+{
+    fixture *fx = *state;
+    cairn_store_outcome outcome = CAIRN_STORE_STORED;
+    char *replaced = NULL;
+
+    store_archive(fx);
+    assert_int_equal(store_with(fx, fx->db, &archive[0], "new", CAIRN_DUPLICATE_KEEP, &outcome,
+                                NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_KEPT);
+    assert_int_equal(store_with(fx, fx->db, &archive[0], "new", CAIRN_DUPLICATE_REJECT,
+                                &outcome, NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_REJECTED);
+    assert_int_equal(store_with(fx, fx->db, &archive[0], "new", CAIRN_DUPLICATE_REPLACE,
+                                &outcome, &replaced),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_REPLACED);
+    assert_non_null(replaced);
+    assert_string_equal(replaced, archive[0].sop_uid);
+    fx->api->free(replaced);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_INSTANCE), 6);
+
+    /* Removing the only instance of P_3 drops its series, study and patient. */
+    assert_int_equal(fx->index->ops.remove_instance(fx->db, "1.2.3.4.1.1"), CAIRN_OK);
+    assert_int_equal(fx->index->ops.remove_instance(fx->db, "1.2.3.4.1.1"),
+                     CAIRN_ERR_NOT_FOUND);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_PATIENT), 2);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_STUDY), 3);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_SERIES), 4);
+    assert_int_equal(count_level(fx, CAIRN_LEVEL_INSTANCE), 5);
+}
+
+#define PN(v) {CAIRN_TAG_PATIENT_NAME, CAIRN_VR_PN, v}
+#define PID(v) {CAIRN_TAG_PATIENT_ID, CAIRN_VR_LO, v}
+#define STUDY_UID(v) {CAIRN_TAG_STUDY_INSTANCE_UID, CAIRN_VR_UI, v}
+#define DATE(v) {CAIRN_TAG_STUDY_DATE, CAIRN_VR_DA, v}
+#define TIME(v) {CAIRN_TAG_STUDY_TIME, CAIRN_VR_TM, v}
+#define ACCESSION(v) {CAIRN_TAG_ACCESSION_NUMBER, CAIRN_VR_SH, v}
+#define REFERRING(v) {CAIRN_TAG_REFERRING_PHYSICIAN_NAME, CAIRN_VR_PN, v}
+#define DESCRIPTION(v) {CAIRN_TAG_STUDY_DESCRIPTION, CAIRN_VR_LO, v}
+#define MODALITIES(v) {CAIRN_TAG(0x0008, 0x0061), CAIRN_VR_CS, v}
+#define MODALITY(v) {CAIRN_TAG_MODALITY, CAIRN_VR_CS, v}
+#define SERIES_NUMBER(v) {CAIRN_TAG_SERIES_NUMBER, CAIRN_VR_IS, v}
+#define SOP_UID(v) {CAIRN_TAG_SOP_INSTANCE_UID, CAIRN_VR_UI, v}
+
+typedef struct query_case {
+    const char *name;
+    cairn_index_level level;
+    uint32_t flags;
+    key_spec keys[3];
+    const char *expected;
+} query_case;
+
+static const query_case cases[] = {
+    {"universal", CAIRN_LEVEL_PATIENT, 0, {{0}}, "P1,P2,P_3"},
+    {"name, other case", CAIRN_LEVEL_PATIENT, 0, {PN("dOE^jANE")}, "P1"},
+    {"name, case-sensitive", CAIRN_LEVEL_PATIENT, CAIRN_QUERY_PN_CASE_SENSITIVE,
+     {PN("doe^jane")}, ""},
+    {"name prefix", CAIRN_LEVEL_PATIENT, 0, {PN("doe*")}, "P1,P2"},
+    {"name prefix, case-sensitive", CAIRN_LEVEL_PATIENT, CAIRN_QUERY_PN_CASE_SENSITIVE,
+     {PN("Doe*")}, "P1"},
+    {"name question mark", CAIRN_LEVEL_PATIENT, 0, {PN("?oe^J*")}, "P1,P2"},
+    {"name ideographic group", CAIRN_LEVEL_PATIENT, 0,
+     {PN("\xe3\x83\x89\xe3\x82\xa6*")}, "P2"},
+    {"name with groups matches only whole", CAIRN_LEVEL_PATIENT, 0, {PN("doe^john=*")}, "P2"},
+    {"underscore literal", CAIRN_LEVEL_PATIENT, 0, {PID("P_*")}, "P_3"},
+    {"percent literal", CAIRN_LEVEL_PATIENT, 0, {PID("P%")}, ""},
+    {"study key below patient", CAIRN_LEVEL_PATIENT, 0, {DATE("20230505")}, "P2"},
+    {"UID list", CAIRN_LEVEL_STUDY, 0, {STUDY_UID("1.2.3.4\\1.2.3.1\\9.9")}, "1.2.3.1,1.2.3.4"},
+    {"date range", CAIRN_LEVEL_STUDY, 0, {DATE("20240102-20240105")}, "1.2.3.1,1.2.3.3"},
+    {"date open below", CAIRN_LEVEL_STUDY, 0, {DATE("-20231231")}, "1.2.3.2"},
+    {"date empty", CAIRN_LEVEL_STUDY, 0, {DATE("\"\"")}, "1.2.3.4"},
+    {"time range by meaning", CAIRN_LEVEL_STUDY, 0, {TIME("-1015")}, "1.2.3.1,1.2.3.3"},
+    {"date and time combined", CAIRN_LEVEL_STUDY, CAIRN_QUERY_COMBINED_DATETIME,
+     {DATE("20240102-20240105"), TIME("1200-0900")}, "1.2.3.3"},
+    {"accession", CAIRN_LEVEL_STUDY, 0, {ACCESSION("ACC2")}, "1.2.3.2"},
+    {"accession wildcard", CAIRN_LEVEL_STUDY, 0, {ACCESSION("ACC*")}, "1.2.3.1,1.2.3.2"},
+    {"accession percent literal", CAIRN_LEVEL_STUDY, 0, {ACCESSION("A%1")}, "1.2.3.4"},
+    {"percent and underscore literal", CAIRN_LEVEL_STUDY, 0, {DESCRIPTION("*% done?x")},
+     "1.2.3.3"},
+    {"underscore is no wildcard", CAIRN_LEVEL_STUDY, 0, {DESCRIPTION("100% done_*")}, "1.2.3.3"},
+    {"underscore needs itself", CAIRN_LEVEL_STUDY, 0, {DESCRIPTION("100% doneax")}, ""},
+    {"bracket literal", CAIRN_LEVEL_STUDY, 0, {DESCRIPTION("O'Brien [*")}, "1.2.3.2"},
+    {"referring physician, other case", CAIRN_LEVEL_STUDY, 0, {REFERRING("SMITH^*")},
+     "1.2.3.1"},
+    {"modalities in study", CAIRN_LEVEL_STUDY, 0, {MODALITIES("MR")}, "1.2.3.1,1.2.3.2"},
+    {"modalities wildcard", CAIRN_LEVEL_STUDY, 0, {MODALITIES("C?")},
+     "1.2.3.1,1.2.3.3,1.2.3.4"},
+    {"name and wide dates", CAIRN_LEVEL_STUDY, 0, {PN("DOE*"), DATE("20200101-20241231")},
+     "1.2.3.1,1.2.3.3,1.2.3.2"},
+    {"series number empty", CAIRN_LEVEL_SERIES, 0, {SERIES_NUMBER("\"\"")}, "1.2.3.4.1"},
+    {"series number not a number", CAIRN_LEVEL_SERIES, 0, {SERIES_NUMBER("two")}, ""},
+    {"series of a modality", CAIRN_LEVEL_SERIES, 0, {MODALITY("CT")},
+     "1.2.3.1.1,1.2.3.3.1,1.2.3.4.1"},
+    {"instance UID list", CAIRN_LEVEL_INSTANCE, 0, {SOP_UID("1.2.3.1.1.2\\1.2.3.1.1.1")},
+     "1.2.3.1.1.1,1.2.3.1.1.2"},
+};
+
+static void test_matching_table(void **state)
+{
+    fixture *fx = *state;
+    int failures = 0;
+
+    store_archive(fx);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        rows out;
+        size_t count = 0;
+        cairn_status status;
+
+        while (count < 3 && cases[c].keys[count].tag != 0)
+            count++;
+        status = run_query(fx, cases[c].level, cases[c].flags, cases[c].keys, count, 0, &out);
+        if (status != CAIRN_OK || strcmp(out.keys, cases[c].expected) != 0) {
+            print_error("%s: got \"%s\" (%s), expected \"%s\"\n", cases[c].name, out.keys,
+                        cairn_strerror(status), cases[c].expected);
+            failures++;
+        }
+        rows_free(&out);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_limit_and_invalid_values(void **state)
+{
+    fixture *fx = *state;
+    const key_spec bad_range[] = {DATE("2024-bad")};
+    rows out;
+
+    store_archive(fx);
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_STUDY, 0, NULL, 0, 3, &out), CAIRN_ERR_LIMIT);
+    assert_string_equal(out.keys, "");
+    rows_free(&out);
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_STUDY, 0, NULL, 0, 4, &out), CAIRN_OK);
+    assert_string_equal(out.keys, "1.2.3.1,1.2.3.3,1.2.3.2,1.2.3.4");
+    rows_free(&out);
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_STUDY, 0, bad_range, 1, 0, &out),
+                     CAIRN_ERR_INVALID_ARGUMENT);
+    rows_free(&out);
+}
+
+static void test_rejections(void **state)
+{
+    fixture *fx = *state;
+    const char *const uids[] = {"1.2.3.1.2.1", "not a uid", "1.2.9.9.9"};
+    const instance_spec late = {"Late^Comer", "P9", "1.2.9", "20240101", NULL, NULL, NULL, NULL,
+                                "1.2.9.9", "CT", "1", "1.2.9.9.9", CT_IMAGE_STORAGE, "1"};
+    cairn_store_outcome outcome;
+    size_t marked = 9;
+    rows out;
+
+    store_archive(fx);
+    assert_int_equal(fx->index->ops.reject_instances(fx->db, uids, 3, "113001", &marked),
+                     CAIRN_OK);
+    assert_int_equal(marked, 1);
+
+    /* The MR series of study 1.2.3.1 is gone from queries, and so is MR from its modalities. */
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_SERIES, 0, (const key_spec[]){STUDY_UID("1.2.3.1")},
+                               1, 0, &out),
+                     CAIRN_OK);
+    assert_string_equal(out.keys, "1.2.3.1.1");
+    rows_free(&out);
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_STUDY, 0, (const key_spec[]){STUDY_UID("1.2.3.1")},
+                               1, 0, &out),
+                     CAIRN_OK);
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0008, 0x0061)), "CT");
+    assert_string_equal(first_value(&out, CAIRN_TAG(0x0020, 0x1208)), "2");
+    rows_free(&out);
+
+    /* An instance that arrives after its rejection note is rejected as it arrives. */
+    assert_int_equal(store_with(fx, fx->db, &late, "late", CAIRN_DUPLICATE_REJECT, &outcome,
+                                NULL),
+                     CAIRN_OK);
+    assert_int_equal(run_query(fx, CAIRN_LEVEL_PATIENT, 0, (const key_spec[]){PID("P9")}, 1, 0,
+                               &out),
+                     CAIRN_OK);
+    assert_string_equal(out.keys, "");
+    rows_free(&out);
+}
+
+static int collect_job(void *arg, const char *job_id, const char *document)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+
+    snprintf(out + used, 256 - used, "%s=%s;", job_id, document);
+    return 0;
+}
+
+static void test_jobs(void **state)
+{
+    fixture *fx = *state;
+    char listed[256] = "";
+
+    assert_int_equal(fx->index->ops.job_put(fx->db, "b", "{\"n\":1}"), CAIRN_OK);
+    assert_int_equal(fx->index->ops.job_put(fx->db, "a", "{\"n\":2}"), CAIRN_OK);
+    assert_int_equal(fx->index->ops.job_put(fx->db, "b", "{\"n\":3}"), CAIRN_OK);
+    assert_int_equal(fx->index->ops.job_list(fx->db, collect_job, listed), CAIRN_OK);
+    assert_string_equal(listed, "b={\"n\":3};a={\"n\":2};");
+    assert_int_equal(fx->index->ops.job_delete(fx->db, "b"), CAIRN_OK);
+    assert_int_equal(fx->index->ops.job_delete(fx->db, "b"), CAIRN_ERR_NOT_FOUND);
+}
+
+static int collect_mpps(void *arg, const cairn_mpps_step *step)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+
+    snprintf(out + used, 256 - used, "%s:%s;", step->sop_instance_uid, step->status);
+    return 0;
+}
+
+static int collect_outbox(void *arg, const cairn_outbox_message *message)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+
+    snprintf(out + used, 256 - used, "%s:%u:%s;", message->kind, message->attempts,
+             message->last_error);
+    return 0;
+}
+
+static int collect_commitment(void *arg, const cairn_commitment *row)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+
+    snprintf(out + used, 256 - used, "%s:%d:%u;", row->sop_instance_uid, (int)row->state,
+             row->failure_reason);
+    return 0;
+}
+
+static void test_mpps_outbox_commitment(void **state)
+{
+    fixture *fx = *state;
+    cairn_mpps_step step = {
+        .struct_size = sizeof(step), .sop_instance_uid = "1.5.1", .status = "IN PROGRESS",
+        .study_instance_uid = "1.2.3.1", .modality = "CT", .start_datetime = "20240102101500",
+        .calling_ae = "MOD", .created_at_us = 1, .updated_at_us = 1, .document = "{}",
+    };
+    cairn_mpps_filter filter = {.struct_size = sizeof(filter), .start_to = "20240102"};
+    cairn_outbox_message message = {
+        .struct_size = sizeof(message), .kind = "mpps-n-create", .destination = "RIS",
+        .calling_ae = "CAIRN", .group_key = "1.5.1", .document = "{}", .created_at_us = 1,
+    };
+    cairn_commitment rows_in[2] = {
+        {.struct_size = sizeof(cairn_commitment), .state = CAIRN_COMMITMENT_PENDING,
+         .remote_ae = "BACKUP", .sop_instance_uid = "1.2.3.1.1.1", .transaction_uid = "9.1"},
+        {.struct_size = sizeof(cairn_commitment), .state = CAIRN_COMMITMENT_PENDING,
+         .remote_ae = "BACKUP", .sop_instance_uid = "1.2.3.1.1.2", .transaction_uid = "9.1"},
+    };
+    cairn_commitment result = {.struct_size = sizeof(result), .state = CAIRN_COMMITMENT_FAILED,
+                               .sop_instance_uid = "1.2.3.1.1.2", .failure_reason = 0x0112};
+    char listed[256] = "";
+    uint64_t first = 0, second = 0;
+    size_t updated = 0;
+
+    assert_int_equal(fx->index->ops.mpps_put(fx->db, &step, 1), CAIRN_OK);
+    assert_int_equal(fx->index->ops.mpps_put(fx->db, &step, 1), CAIRN_ERR_EXISTS);
+    step.status = "COMPLETED";
+    assert_int_equal(fx->index->ops.mpps_put(fx->db, &step, 0), CAIRN_OK);
+    step.sop_instance_uid = "1.5.2";
+    assert_int_equal(fx->index->ops.mpps_put(fx->db, &step, 0), CAIRN_ERR_NOT_FOUND);
+    assert_int_equal(fx->index->ops.mpps_get(fx->db, "1.5.1", collect_mpps, listed), CAIRN_OK);
+    assert_string_equal(listed, "1.5.1:COMPLETED;");
+    listed[0] = '\0';
+    assert_int_equal(fx->index->ops.mpps_list(fx->db, &filter, collect_mpps, listed), CAIRN_OK);
+    assert_string_equal(listed, "1.5.1:COMPLETED;");
+    assert_int_equal(fx->index->ops.mpps_get(fx->db, "1.5.2", collect_mpps, listed),
+                     CAIRN_ERR_NOT_FOUND);
+
+    assert_int_equal(fx->index->ops.outbox_add(fx->db, &message, &first), CAIRN_OK);
+    message.kind = "notify";
+    assert_int_equal(fx->index->ops.outbox_add(fx->db, &message, &second), CAIRN_OK);
+    assert_true(second > first);
+    assert_int_equal(fx->index->ops.outbox_update(fx->db, first, 2, 5, "refused"), CAIRN_OK);
+    listed[0] = '\0';
+    assert_int_equal(fx->index->ops.outbox_list(fx->db, "mpps-", collect_outbox, listed),
+                     CAIRN_OK);
+    assert_string_equal(listed, "mpps-n-create:2:refused;");
+    assert_int_equal(fx->index->ops.outbox_delete(fx->db, first), CAIRN_OK);
+    assert_int_equal(fx->index->ops.outbox_delete(fx->db, first), CAIRN_ERR_NOT_FOUND);
+
+    assert_int_equal(fx->index->ops.commitment_put(fx->db, rows_in, 2), CAIRN_OK);
+    assert_int_equal(fx->index->ops.commitment_report(fx->db, "9.1", &result, 1, &updated),
+                     CAIRN_OK);
+    assert_int_equal(updated, 1);
+    assert_int_equal(fx->index->ops.commitment_report(fx->db, "9.2", &result, 1, &updated),
+                     CAIRN_ERR_NOT_FOUND);
+    listed[0] = '\0';
+    assert_int_equal(fx->index->ops.commitment_list(fx->db, NULL, collect_commitment, listed),
+                     CAIRN_OK);
+    assert_string_equal(listed, "1.2.3.1.1.1:0:0;1.2.3.1.1.2:2:274;");
+}
+
+/* One side of the race: stores the round's instances through its own index handle. */
+typedef struct racer {
+    const fixture *fx;
+    void *db;
+    int stored, rejected, failed;
+    pthread_barrier_t *start;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        char uid[64], path[64];
+        instance_spec spec = archive[0];
+        cairn_store_outcome outcome = CAIRN_STORE_STORED;
+
+        snprintf(uid, sizeof(uid), "1.2.3.7.%d", round);
+        snprintf(path, sizeof(path), "race/%p/%d", (void *)r, round);
+        spec.sop_uid = uid;
+        pthread_barrier_wait(r->start);
+        if (store_with(r->fx, r->db, &spec, path, CAIRN_DUPLICATE_REJECT, &outcome, NULL) !=
+            CAIRN_OK)
+            r->failed++;
+        else if (outcome == CAIRN_STORE_STORED)
+            r->stored++;
+        else if (outcome == CAIRN_STORE_REJECTED)
+            r->rejected++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_duplicate(void **state)
+{
+    fixture *fx = *state;
+    pthread_barrier_t start;
+    racer racers[2];
+    pthread_t threads[2];
+    char *rows_left;
+
+    pthread_barrier_init(&start, NULL, 2);
+    for (int i = 0; i < 2; i++) {
+        racers[i] = (racer){.fx = fx, .start = &start};
+        assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &racers[i].db),
+                         CAIRN_OK);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    for (int i = 0; i < 2; i++)
+        fx->index->ops.close(racers[i].db);
+    pthread_barrier_destroy(&start);
+
+    assert_int_equal(racers[0].failed + racers[1].failed, 0);
+    assert_int_equal(racers[0].stored + racers[1].stored, RACE_ROUNDS);
+    assert_int_equal(racers[0].rejected + racers[1].rejected, RACE_ROUNDS);
+    rows_left = db_value(fx, "SELECT count(*) FROM instance WHERE sop_uid LIKE '1.2.3.7.%'");
+    assert_non_null(rows_left);
+    assert_int_equal(atoi(rows_left), RACE_ROUNDS);
+    free(rows_left);
+}
+
+static void test_schema_versions(void **state)
+{
+    fixture *fx = *state;
+    void *db = NULL;
+    char *version;
+
+    assert_non_null(fx->index->ops.migrate);
+    assert_int_equal(fx->index->ops.migrate(fx->index->backend_state, fx->dir), CAIRN_OK);
+    version = db_value(fx, "SELECT version FROM cairn_schema");
+    assert_non_null(version);
+    free(db_value(fx, "UPDATE cairn_schema SET version = version + 1"));
+    assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &db),
+                     CAIRN_ERR_UNSUPPORTED);
+    assert_int_equal(fx->index->ops.migrate(fx->index->backend_state, fx->dir),
+                     CAIRN_ERR_UNSUPPORTED);
+    free(db_value(fx, "UPDATE cairn_schema SET version = version - 1"));
+    free(version);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rows_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_and_removal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_matching_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_and_invalid_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mpps_outbox_commitment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -53,8 +53,9 @@ int commit_start(runtime *rt, archive *ar, commit_tracker **out);
 void commit_stop(commit_tracker *tracker);
 
 /*
- * Records the instances a send job delivered to remote as pending, under
- * a new Transaction UID and due at once, and wakes the tracker. Does
+ * Records the instances a send job delivered to remote as pending and due
+ * at once, sharing a new UID that groups them until the tracker sends
+ * them under a Transaction UID of their own, and wakes the tracker. Does
  * nothing (CAIRN_OK) when remote has no enabled `commitment` group.
  * calling_ae is the send job's calling AE, used unless the group names one.
  */

@@ -77,7 +77,7 @@ cairn_status commit_request_sent(const cairn_conf *conf, archive *ar, const char
     const conf_remote *target = conf_find_remote(conf, remote);
     const cairn_index_ops *ops = archive_index_ops(ar);
     cairn_commitment *rows = NULL;
-    char transaction_uid[65];
+    char group_uid[65];
     int64_t now = commit_now_us();
     cairn_status st;
 
@@ -90,7 +90,8 @@ cairn_status commit_request_sent(const cairn_conf *conf, archive *ar, const char
                   "%s is not asked to commit", ops->name, remote);
         return CAIRN_ERR_UNSUPPORTED;
     }
-    if (commit_new_uid(transaction_uid) != 0)
+    /* The rows of one send job share a key until the tracker gives each N-ACTION its own UID. */
+    if (commit_new_uid(group_uid) != 0)
         return CAIRN_ERR_INTERNAL;
     rows = calloc(count, sizeof *rows);
     if (rows == NULL)
@@ -105,7 +106,7 @@ cairn_status commit_request_sent(const cairn_conf *conf, archive *ar, const char
         rows[i].study_instance_uid = instances[i].study_instance_uid;
         rows[i].calling_ae = target->commitment.calling_ae != NULL
                                  ? target->commitment.calling_ae : calling_ae;
-        rows[i].transaction_uid = transaction_uid;
+        rows[i].transaction_uid = group_uid;
         rows[i].note = "to be requested";
         rows[i].due_at_us = now;
         rows[i].updated_at_us = now;
@@ -117,8 +118,8 @@ cairn_status commit_request_sent(const cairn_conf *conf, archive *ar, const char
                   count, remote, cairn_strerror(st));
         return st;
     }
-    log_info(NULL, "commitment: %zu instance(s) sent to %s wait for its storage commitment "
-             "(transaction %s)", count, remote, transaction_uid);
+    log_info(NULL, "commitment: %zu instance(s) sent to %s wait for its storage commitment",
+             count, remote);
     commit_wake();
     return CAIRN_OK;
 }

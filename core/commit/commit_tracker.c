@@ -2,8 +2,8 @@
 /*
  * The tracker thread of the Storage Commitment SCU. Once a second, or at
  * once when woken, it lists the pending rows that are due, takes them
- * transaction by transaction and either sends the N-ACTION (a transaction
- * asked before gets a new Transaction UID, for what is still pending),
+ * transaction by transaction and either sends the N-ACTION (each under a
+ * new Transaction UID, a repeated one for what is still pending),
  * schedules the next try after a failed request, or marks the rows failed
  * once max_attempts requests went unanswered. Each row is written before
  * its N-ACTION goes out, so a report that arrives at once finds it, and a
@@ -165,10 +165,11 @@ static void process_transaction(commit_tracker *tracker, const cairn_conf *conf,
         return;
     }
 
-    /* The first request keeps the UID the send job recorded; a new request gets a new one. */
-    if (attempts == 0)
-        snprintf(transaction_uid, sizeof transaction_uid, "%s", rows[0].transaction_uid);
-    else if (commit_new_uid(transaction_uid) != 0)
+    /*
+     * Every N-ACTION gets a new Transaction UID, so the parts of a split
+     * transaction and the requests sent again never share one.
+     */
+    if (commit_new_uid(transaction_uid) != 0)
         return;
     attempts++;
     if (put_rows(tracker, rows, count, CAIRN_COMMITMENT_PENDING, transaction_uid, attempts, now,

@@ -173,7 +173,8 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
                   conf->index_plugin);
         goto out;
     }
-    if (archive_open(conf->storage_path, &index->ops, index->backend_state, &ar) != 0)
+    if (archive_open_node(conf->storage_path, conf->node.name, &index->ops, index->backend_state,
+                          &ar) != 0)
         goto out;
     archive_detached_attach(ar, rt);
 

@@ -5,6 +5,7 @@
  */
 #include "archive/archive.h"
 #include "archive/archive_events.h"
+#include "archive/archive_node.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,12 +24,8 @@
 
 #include "metrics/metrics.h"
 
-/*
- * Bytes buffered before a write(2); bounds memory per association. Every
- * write but the last is of this size, so the file offset of each one stays
- * a multiple of it, as direct I/O requires.
- */
-#define TMP_BUFFER_SIZE (1024 * 1024)
+/* Bytes buffered before a write(2); bounds memory per association. */
+#define TMP_BUFFER_SIZE (256 * 1024)
 
 /*
  * Bytes written through the page cache before the rest of a large instance
@@ -38,7 +35,15 @@
  */
 #define TMP_DIRECT_AFTER (8 * 1024 * 1024)
 
-/* Alignment of the buffer's address for O_DIRECT; also a multiple of the
+/*
+ * The buffer of direct writes, allocated at the switch so that small
+ * instances keep the smaller one. Every write but the last is a full
+ * buffer, so file offsets stay multiples of TMP_BUFFER_SIZE, which direct
+ * I/O needs to be block aligned.
+ */
+#define TMP_DIRECT_BUFFER_SIZE (1024 * 1024)
+
+/* Alignment of the direct buffer's address; also a multiple of the
  * logical block size of common disks (512 or 4096 bytes). */
 #define DIRECT_ALIGN 4096
 
@@ -54,6 +59,8 @@
 struct archive {
     char *root;
     int root_fd;
+    int lock_fd;           /* holds the lock of tmp_folder */
+    char tmp_folder[80];   /* "tmp/<node>", relative to root */
     int folder_fd[HASH_FOLDERS];
     const cairn_index_ops *ops;
     void *db;
@@ -65,6 +72,7 @@ struct archive_tmp {
     char rel[128];        /* final path, relative to the storage root */
     char path[PATH_MAX];  /* temporary path; empty once removed */
     uint8_t *buf;
+    size_t buf_size;
     size_t buffered;
     uint64_t size;
     uint64_t written;     /* bytes handed to write(2) */
@@ -171,11 +179,14 @@ out:
 }
 
 /*
- * Finishes or undoes what an earlier run left in tmp/. None of it was
- * acknowledged, but a commit may have reached the index just before the
- * crash: then its final file stays; otherwise the final file goes too.
+ * Finishes or undoes what an earlier run left in folder (relative to the
+ * root): this node's tmp/<node>, or tmp/ itself, where versions without
+ * node folders wrote. None of it was acknowledged, but a commit may have
+ * reached the index just before the crash: then its final file stays;
+ * otherwise the final file goes too. Other nodes' folders are never read,
+ * since their commits may be in progress.
  */
-static void recover_tmp_folder(archive *ar)
+static void recover_tmp_folder(archive *ar, const char *folder)
 {
     char path[PATH_MAX];
     char rel[128];
@@ -183,7 +194,7 @@ static void recover_tmp_folder(archive *ar)
     struct dirent *entry;
     unsigned removed = 0, kept = 0;
 
-    snprintf(path, sizeof path, "%s/tmp", ar->root);
+    snprintf(path, sizeof path, "%s/%s", ar->root, folder);
     dir = opendir(path);
     if (dir == NULL)
         return;
@@ -192,7 +203,7 @@ static void recover_tmp_folder(archive *ar)
         char tmp_path[PATH_MAX];
         struct stat st;
 
-        if (entry->d_name[0] == '.')
+        if (entry->d_name[0] == '.' || entry->d_type == DT_DIR)
             continue;
         if (snprintf(tmp_path, sizeof tmp_path, "%s/%s", path, entry->d_name) >=
             (int)sizeof tmp_path)
@@ -280,10 +291,18 @@ static void close_folders(archive *ar)
     }
     if (ar->root_fd >= 0)
         close(ar->root_fd);
+    if (ar->lock_fd >= 0)
+        close(ar->lock_fd);
 }
 
 int archive_open(const char *storage_path, const cairn_index_ops *ops, void *backend_state,
                  archive **out)
+{
+    return archive_open_node(storage_path, ARCHIVE_DEFAULT_NODE, ops, backend_state, out);
+}
+
+int archive_open_node(const char *storage_path, const char *node, const cairn_index_ops *ops,
+                      void *backend_state, archive **out)
 {
     archive *ar;
     cairn_status st;
@@ -292,6 +311,7 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
     if (ar == NULL)
         return -1;
     ar->root_fd = -1;
+    ar->lock_fd = -1;
     for (unsigned i = 0; i < HASH_FOLDERS; i++)
         ar->folder_fd[i] = -1;
     ar->ops = ops;
@@ -309,6 +329,9 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
         log_error(NULL, "archive: cannot open storage folder %s: %s", ar->root, strerror(errno));
         goto fail;
     }
+    if (archive_node_claim(ar->root_fd, ar->root, node, ar->tmp_folder, sizeof ar->tmp_folder,
+                           &ar->lock_fd) != 0)
+        goto fail;
 
     st = ops->open(backend_state, ar->root, &ar->db);
     if (st != CAIRN_OK) {
@@ -316,7 +339,8 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
                   cairn_strerror(st));
         goto fail;
     }
-    recover_tmp_folder(ar);
+    recover_tmp_folder(ar, ar->tmp_folder);
+    recover_tmp_folder(ar, "tmp");
 
     *out = ar;
     return 0;
@@ -362,7 +386,9 @@ archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const
     tmp = calloc(1, sizeof *tmp);
     if (tmp == NULL)
         return NULL;
-    if (posix_memalign((void **)&tmp->buf, DIRECT_ALIGN, TMP_BUFFER_SIZE) != 0) {
+    tmp->buf = malloc(TMP_BUFFER_SIZE);
+    tmp->buf_size = TMP_BUFFER_SIZE;
+    if (tmp->buf == NULL) {
         free(tmp);
         return NULL;
     }
@@ -374,7 +400,7 @@ archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const
         if (instance_relative_path(sop_instance_uid, tmp->rel, sizeof tmp->rel) != 0 ||
             temporary_name(tmp->rel, name, sizeof name) != 0)
             break;
-        snprintf(tmp->path, sizeof tmp->path, "%s/tmp/%s", ar->root, name);
+        snprintf(tmp->path, sizeof tmp->path, "%s/%s/%s", ar->root, ar->tmp_folder, name);
         tmp->fd = open(tmp->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         if (tmp->fd < 0 && errno != EEXIST)
             break;
@@ -452,15 +478,35 @@ static int write_through(archive_tmp *tmp, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Writes the full buffer, switching to O_DIRECT once the file is large. */
+/*
+ * Switches the rest of the file to O_DIRECT with an aligned buffer. When
+ * that fails the file stays buffered, which is only slower.
+ */
+static void start_direct(archive_tmp *tmp)
+{
+    uint8_t *aligned = NULL;
+
+    tmp->direct_refused = true;
+    if (posix_memalign((void **)&aligned, DIRECT_ALIGN, TMP_DIRECT_BUFFER_SIZE) != 0)
+        return;
+    if (set_direct(tmp, true) != 0) {
+        free(aligned);
+        return;
+    }
+    free(tmp->buf);
+    tmp->buf = aligned;
+    tmp->buf_size = TMP_DIRECT_BUFFER_SIZE;
+    tmp->direct_refused = false;
+}
+
+/* Writes the full buffer, then switches to O_DIRECT once the file is large. */
 static int flush_full_buffer(archive_tmp *tmp)
 {
-    if (!tmp->direct && !tmp->direct_refused && tmp->written >= TMP_DIRECT_AFTER &&
-        set_direct(tmp, true) != 0)
-        tmp->direct_refused = true;
-    if (write_through(tmp, tmp->buf, TMP_BUFFER_SIZE) != 0)
+    if (write_through(tmp, tmp->buf, tmp->buf_size) != 0)
         return -1;
     tmp->buffered = 0;
+    if (!tmp->direct && !tmp->direct_refused && tmp->written >= TMP_DIRECT_AFTER)
+        start_direct(tmp);
     return 0;
 }
 
@@ -488,7 +534,7 @@ int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len)
 
     tmp->size += len;
     while (len > 0) {
-        size_t room = TMP_BUFFER_SIZE - tmp->buffered;
+        size_t room = tmp->buf_size - tmp->buffered;
 
         if (room > len)
             room = len;
@@ -496,7 +542,7 @@ int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len)
         tmp->buffered += room;
         p += room;
         len -= room;
-        if (tmp->buffered == TMP_BUFFER_SIZE && flush_full_buffer(tmp) != 0)
+        if (tmp->buffered == tmp->buf_size && flush_full_buffer(tmp) != 0)
             return -1;
     }
     return 0;

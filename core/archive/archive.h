@@ -2,14 +2,15 @@
 /*
  * The archive: instance files under storage.path plus the index back end.
  *
- * A received instance is written to a temporary file under <storage>/tmp/
- * while its PDVs arrive; the temporary file's name encodes the final path.
- * archive_commit then makes it durable in this order: fsync of the file, a
- * hard link at its final place, fsync of that folder, index commit, and
- * removal of the temporary name. Only after that may a C-STORE be
- * answered with success. After a crash, archive_open finishes or undoes
- * each commit left in tmp/: a final file the index references stays, any
- * other is removed, so the tree holds exactly the indexed instances.
+ * A received instance is written to a temporary file under
+ * <storage>/tmp/<node>/ while its PDVs arrive; the temporary file's name
+ * encodes the final path. archive_commit then makes it durable in this
+ * order: fsync of the file, a hard link at its final place, fsync of that
+ * folder, index commit, and removal of the temporary name. Only after
+ * that may a C-STORE be answered with success. After a crash, archive_open
+ * finishes or undoes each commit left in the node's folder: a final file
+ * the index references stays, any other is removed, so the tree holds
+ * exactly the indexed instances.
  *
  * Final paths are <storage>/<h0h1>/<sha256 of the SOP Instance UID>.<random>.dcm,
  * where h0h1 is the first byte of the hash in hex: derived from a hash,
@@ -31,9 +32,15 @@ typedef struct archive_tmp archive_tmp;
 /*
  * Opens the archive at storage_path (created when missing) with an index
  * back end, and recovers the commits a previous run left unfinished.
+ * archive_open_node does so as node (node.name), whose temporary files go
+ * to <storage>/tmp/<node>/ and are the only ones it recovers, so several
+ * nodes may share storage_path; it fails when another running process
+ * uses the same node name. archive_open uses the node name "local".
  */
 int archive_open(const char *storage_path, const cairn_index_ops *ops, void *backend_state,
                  archive **out);
+int archive_open_node(const char *storage_path, const char *node, const cairn_index_ops *ops,
+                      void *backend_state, archive **out);
 void archive_close(archive *ar);
 
 const char *archive_storage_path(const archive *ar);

@@ -2,7 +2,8 @@
 /*
  * The scan of the storage folder for `cairn check`: every instance file
  * (a regular file named *.dcm anywhere below the root, except in tmp/) and
- * every entry of tmp/, as paths relative to the root. Other files, such as
+ * every file of tmp/ and of the node folders tmp/<node>/ but their .lock,
+ * as paths relative to the root. Other files, such as
  * the SQLite index and its journal, are not instance files and are skipped.
  */
 #include <dirent.h>
@@ -84,6 +85,7 @@ static int scan_folder(int fd, const char *root, const char *folder, unsigned de
     for (;;) {
         struct stat st;
         bool in_tmp = strcmp(folder, "tmp") == 0;
+        bool in_node_tmp = strncmp(folder, "tmp/", 4) == 0;
 
         errno = 0;
         entry = readdir(dir);
@@ -102,11 +104,14 @@ static int scan_folder(int fd, const char *root, const char *folder, unsigned de
             goto out;
         }
 
-        if (in_tmp) {
+        /* tmp/<node>/ folders hold each node's receptions; their .lock files are not ones. */
+        if ((in_tmp && !S_ISDIR(st.st_mode)) || (in_node_tmp && entry->d_name[0] != '.')) {
             if (list_add(temporary, path) != 0)
                 goto out_of_memory;
             continue;
         }
+        if (in_node_tmp)
+            continue;
         if (S_ISDIR(st.st_mode)) {
             int child;
 

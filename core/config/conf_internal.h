@@ -155,6 +155,9 @@ int conf_load_remote_commitment(const conf_report *report, const cairn_conf *con
                                 const config_setting_t *group, const char *path,
                                 conf_remote_commitment *commitment);
 
+/* Loads the optional `node` group (conf_node.c); conf_destroy frees node.name. */
+int conf_load_node(const conf_report *report, cairn_conf *conf, const config_setting_t *root);
+
 /* Loads the `api` group (conf_api.c); conf_free_api frees what it stored. */
 int conf_load_api(const conf_report *report, cairn_conf *conf, const config_setting_t *root);
 void conf_free_api(conf_api *api);

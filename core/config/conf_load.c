@@ -26,7 +26,7 @@
 
 static const char *const top_level_keys[] = {
     "log", "storage", "index", "network", "dataset",
-    "plugin_directory", "plugins", "aes", "remotes", "api",
+    "plugin_directory", "plugins", "aes", "remotes", "api", "node",
 };
 static const char *const log_keys[] = {"level"};
 static const char *const storage_keys[] = {"path"};
@@ -359,6 +359,7 @@ int conf_load(const char *path, cairn_conf **out, char *err, size_t errlen)
         conf_load_aes(&report, conf, root) != 0 ||
         conf_load_remotes(&report, conf, root) != 0 ||
         conf_load_api(&report, conf, root) != 0 ||
+        conf_load_node(&report, conf, root) != 0 ||
         check_ae_plugins(&report, conf, root) != 0 ||
         check_index_plugin(&report, conf, root) != 0)
         goto out;
@@ -405,6 +406,7 @@ void conf_destroy(cairn_conf *conf)
     }
     free(conf->remotes);
     conf_free_api(&conf->api);
+    free(conf->node.name);
 
     conf_free_strings(conf->network.transfer_syntaxes, conf->network.n_transfer_syntaxes);
     free(conf->storage_path);

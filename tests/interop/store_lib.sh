@@ -87,9 +87,10 @@ instance_files() {
     find "$STORAGE" -mindepth 2 -type f -not -path "$STORAGE/tmp/*" 2>/dev/null | sort
 }
 
-# temporary_files: the entries of <storage>/tmp/.
+# temporary_files: the files of <storage>/tmp/ and of its node folders, but
+# the nodes' .lock files.
 temporary_files() {
-    find "$STORAGE/tmp" -mindepth 1 2>/dev/null
+    find "$STORAGE/tmp" -mindepth 1 -not -type d -not -name .lock 2>/dev/null
 }
 
 # read_sop_uids OUT BAD FILE...: reads every FILE with one dcmdump run. Writes

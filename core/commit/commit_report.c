@@ -157,8 +157,6 @@ void commit_apply_report(archive *ar, const log_ctx *log, const char *reporter,
     st = ops->commitment_report(archive_index_db(ar), transaction_uid, results.rows,
                                 results.count, &updated);
     if (st == CAIRN_ERR_NOT_FOUND) {
-        log_warn(log, "commitment: report from %s for unknown transaction %s; ignored",
-                 reporter, transaction_uid);
         snprintf(comment, comment_size, "unknown Transaction UID");
         goto out;
     }
@@ -176,7 +174,8 @@ void commit_apply_report(archive *ar, const log_ctx *log, const char *reporter,
 
 out:
     if (*rsp_status != STATUS_SUCCESS && comment[0] != '\0')
-        log_warn(log, "commitment: report from %s rejected: %s", reporter, comment);
+        log_warn(log, "commitment: report from %s for transaction %s rejected: %s", reporter,
+                 transaction_uid[0] != '\0' ? transaction_uid : "(none)", comment);
     free(results.rows);
     free(results.uids);
 }

@@ -14,7 +14,7 @@
 
 #include "query_sql.h"
 
-/* Longest text accepted in a column: UIDs have 64 characters, AE titles 16. */
+/* Maximum length of a key column: UIDs have up to 64 characters, AE titles 16. */
 #define MAX_KEY_LENGTH 64
 #define MAX_NOTE_LENGTH 1024
 

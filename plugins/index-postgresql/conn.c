@@ -7,7 +7,7 @@
  * PQexecParams or PQexecPrepared; no SQL text is ever built from data.
  *
  * A failed statement is classified on the connection (pgidx_failure) so
- * that the transaction runner (txn.c) knows whether running it again can
+ * that the transaction runner (txn.c) can tell whether running it again can
  * help: serialization failures, deadlocks and lost races on a unique or
  * foreign key can, and so can a lost connection, which the pool replaces.
  */

@@ -9,7 +9,7 @@
 
 #include "pgidx.h"
 
-/* Longest job ID accepted; the core uses 36-character UUIDs. */
+/* Maximum length of a job ID; the core uses 36-character UUIDs. */
 #define MAX_JOB_ID_LENGTH 64
 
 static bool job_id_is_valid(const char *job_id)

@@ -136,7 +136,7 @@ static void add_condition(query_sql *sql, size_t k, const char *value)
     query_sql_add(sql, " AND ");
     switch (filter_keys[k].kind) {
     case KEY_LIST: {
-        /* The column holds one "$" where the filter value goes. */
+        /* The column contains one "$" where the filter value goes. */
         const char *mark = strchr(column, '$');
         char head[512];
 

@@ -3,7 +3,7 @@
  * Running a query (cairn_index_ops.query): one SELECT that joins the
  * levels down to the query level and carries every matching condition
  * (query_match.c). Without max_matches the rows stream to the callback.
- * With it, the SELECT asks for at most max_matches + 1 rows and holds
+ * With it, the SELECT returns at most max_matches + 1 rows and keeps
  * them, so that the query fails with CAIRN_ERR_LIMIT before any row
  * reaches the callback, from one statement and one snapshot.
  */

@@ -250,7 +250,12 @@ char *query_like_pattern(const char *value)
     for (const char *c = value; *c != '\0'; c++) {
         if (*c == '%' || *c == '_' || *c == '\\')
             *out++ = '\\';
-        *out++ = *c == '*' ? '%' : *c == '?' ? '_' : *c;
+        if (*c == '*')
+            *out++ = '%';
+        else if (*c == '?')
+            *out++ = '_';
+        else
+            *out++ = *c;
     }
     *out = '\0';
     return pattern;

@@ -42,10 +42,23 @@ void pgidx_utf8_clean(char *text)
     unsigned char *c = (unsigned char *)text;
 
     while (*c != '\0') {
-        size_t length = *c < 0x80 ? 1 : (*c & 0xE0) == 0xC0 ? 2 : (*c & 0xF0) == 0xE0 ? 3
-                                       : (*c & 0xF8) == 0xF0 ? 4 : 0;
-        uint32_t value = length == 2 ? (*c & 0x1Fu) : length == 3 ? (*c & 0x0Fu) : (*c & 0x07u);
+        size_t length = 0;
+        uint32_t value = 0;
         size_t i = 1;
+
+        /* The lead byte gives the sequence length and the first bits of the value. */
+        if (*c < 0x80) {
+            length = 1;
+        } else if ((*c & 0xE0) == 0xC0) {
+            length = 2;
+            value = *c & 0x1Fu;
+        } else if ((*c & 0xF0) == 0xE0) {
+            length = 3;
+            value = *c & 0x0Fu;
+        } else if ((*c & 0xF8) == 0xF0) {
+            length = 4;
+            value = *c & 0x07u;
+        }
 
         for (; i < length && (c[i] & 0xC0) == 0x80; i++)
             value = (value << 6) | (c[i] & 0x3Fu);

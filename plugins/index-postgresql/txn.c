@@ -11,8 +11,8 @@
  *   - a lost connection before COMMIT was sent: nothing was committed, so
  *     it runs again on a new connection, for up to reconnect_window;
  *   - a lost connection while COMMIT was on its way: the outcome is not
- *     known. The verify function asks the server on a new connection
- *     whether the transaction's change is there; when it is, the call
+ *     known. The verify function queries the server on a new connection
+ *     for the transaction's change. When the change is there the call
  *     succeeds, and otherwise it runs again.
  *
  * A body must therefore be safe to run more than once: it resets its
@@ -60,8 +60,9 @@ static cairn_status run_constant(const pgidx_backend *backend, pgidx_conn *conn,
 }
 
 /*
- * Asks on a fresh connection whether the transaction of an unanswered
- * COMMIT took effect, until the server answers or the window closes.
+ * Checks on a fresh connection whether the transaction of an unanswered
+ * COMMIT took effect, retrying until the server responds or the window
+ * closes.
  */
 static cairn_status verify_commit(pgidx_index *index, pgidx_verify_fn verify, void *arg,
                                   int64_t deadline, bool *committed)

@@ -111,7 +111,7 @@ static cairn_status lost_race(pgidx_conn *conn)
 /*
  * Inserts with insert_id and, when the row already exists, looks it up
  * with find_id: *row receives its id, and *parent (when not NULL) the
- * second column of the lookup. *inserted tells which happened.
+ * second column of the lookup. *inserted is set when the insert added the row.
  */
 static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *conn,
                                    pgidx_stmt_id insert_id, int insert_count,
@@ -256,7 +256,7 @@ static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *co
     return pgidx_exec_fixed(backend, conn, PGIDX_INSERT_INSTANCE, 10, values, NULL);
 }
 
-/* What one store asks for and what it did. */
+/* The request of one store and its result. */
 typedef struct store_call {
     pgidx_index *index;
     const pgidx_record *record;
@@ -371,7 +371,7 @@ cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
     return CAIRN_OK;
 }
 
-/* What one removal asks for. */
+/* The request of one removal. */
 typedef struct remove_call {
     const char *sop_uid;
 } remove_call;

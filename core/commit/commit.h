@@ -2,7 +2,7 @@
 /*
  * Storage Commitment SCU (PS3.4 J), the data router's backup role: after a
  * send job delivered instances to a remote whose `commitment` group is
- * set, the archive asks that remote by N-ACTION to commit to keeping them
+ * set, the archive requests by N-ACTION that the remote commit to keeping them
  * and records the answer per instance in the index (the commitment ops of
  * index.h). A tracker thread sends the N-ACTIONs, asks again for what is
  * still pending when no report came in time, and marks instances failed
@@ -34,7 +34,7 @@
 #define COMMIT_EVENT_ALL_COMMITTED 1u
 #define COMMIT_EVENT_SOME_FAILED 2u
 
-/* Most references one N-ACTION carries; a larger transaction is split. */
+/* Maximum references in one N-ACTION; a larger transaction is split. */
 #define COMMIT_MAX_REFERENCES 10000u
 
 /* One instance a send job delivered. */

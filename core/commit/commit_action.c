@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One Storage Commitment request on an association of its own: connect to
- * the remote from our AE title proposing the Storage Commitment SOP Class
- * (no role item, so we are its SCU), send the N-ACTION-RQ (Action Type 1,
- * Transaction UID, Referenced SOP Sequence), read the N-ACTION-RSP, and
- * release. A remote that sends its N-EVENT-REPORT at once on the same
+ * One Storage Commitment request on an association of its own. It
+ * connects from our AE title proposing the Storage Commitment SOP Class
+ * with no role item, so we are its SCU. It sends the N-ACTION-RQ (Action
+ * Type 1, Transaction UID, Referenced SOP Sequence), reads the N-ACTION-RSP
+ * and releases the association. A remote that sends its N-EVENT-REPORT at once on the same
  * association (PS3.4 J.3.3 allows it) gets it applied and answered when it
  * arrives within same_association_wait_ms. Otherwise the release makes the
  * remote report on a new association.
@@ -33,7 +33,7 @@ typedef struct action_assoc {
     const log_ctx *log;
     const dcm_ts *ts;
     unsigned dimse_timeout_ms;
-    bool broken; /* aborted or closed: only destroying it remains */
+    bool broken; /* aborted or closed, so only ul_assoc_destroy remains */
 } action_assoc;
 
 /* Appends one PDV to buf, bounded by max. */
@@ -241,7 +241,7 @@ out:
     return result;
 }
 
-/* Answers an N-EVENT-REPORT-RQ with status (and comment when not empty). */
+/* Sends the N-EVENT-REPORT-RSP to request with status, and comment when it is not empty. */
 static void answer_report(action_assoc *as, const dcm_dataset *request, uint16_t status,
                           const char *comment)
 {
@@ -274,9 +274,9 @@ static void answer_report(action_assoc *as, const dcm_dataset *request, uint16_t
 }
 
 /*
- * Waits up to wait_ms for an N-EVENT-REPORT-RQ on the association, applies
- * and answers it. Anything else ends the wait; a release request of the
- * remote is granted.
+ * Waits up to wait_ms for an N-EVENT-REPORT-RQ on the association, then
+ * applies it and sends its response. Any other message aborts the
+ * association, and a release request of the remote is granted.
  */
 static void take_report_on_association(action_assoc *as, archive *ar, const char *remote,
                                        unsigned wait_ms)

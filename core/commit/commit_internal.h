@@ -20,8 +20,8 @@ typedef struct commit_batch {
 /*
  * Requests Storage Commitment of batch from remote over a new association,
  * and applies a report the remote sends on it within the configured wait.
- * Returns 0 once the remote answered the N-ACTION-RQ with Success, or -1
- * with the reason in error.
+ * Returns 0 once the N-ACTION-RSP has status Success, or -1 with the
+ * reason in error.
  */
 int commit_action_send(const cairn_conf *conf, archive *ar, const conf_remote *remote,
                        const commit_batch *batch, const log_ctx *log, char *error,

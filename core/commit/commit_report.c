@@ -4,7 +4,7 @@
  * (PS3.4 J.3.3): its Event Information is checked as hostile input and
  * applied to the index through commitment_report. Only rows still pending
  * under the report's Transaction UID change, so a late or repeated report
- * cannot undo a newer answer.
+ * cannot undo a newer result.
  */
 #include "commit/commit.h"
 

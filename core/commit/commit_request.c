@@ -65,7 +65,7 @@ bool commit_report_role_allowed(const cairn_conf *conf, const char *called_ae,
     remote = conf_find_remote(conf, calling_ae);
     if (remote == NULL || !remote->commitment.enabled)
         return false;
-    /* Without calling_ae each send job's calling AE asks, so any of our AEs may get reports. */
+    /* Without calling_ae each send job's calling AE requests, so any of our AEs may get reports. */
     return remote->commitment.calling_ae == NULL ||
            strcmp(remote->commitment.calling_ae, called_ae) == 0;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The tracker thread of the Storage Commitment SCU. Once a second, or at
- * once when woken, it lists the pending rows that are due, takes them
- * transaction by transaction and either sends the N-ACTION (each under a
- * new Transaction UID, a repeated one for what is still pending),
- * schedules the next try after a failed request, or marks the rows failed
- * once max_attempts requests went unanswered. Each row is written before
+ * once when woken, it lists the pending rows that are due and takes them
+ * transaction by transaction. It sends the N-ACTION for them, each under a
+ * new Transaction UID, and schedules the next try after a failed request.
+ * Once max_attempts requests failed or went unanswered, it marks the rows
+ * failed. Each row is written before
  * its N-ACTION goes out, so a report that arrives at once finds it, and a
  * restart resumes from the index.
  */
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Most due rows one pass takes; the next pass takes the rest. */
+/* Maximum due rows of one pass; the next pass takes the rest. */
 #define PASS_MAX_ROWS 50000u
 #define PASS_INTERVAL_MS 1000
 

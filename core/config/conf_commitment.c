@@ -3,7 +3,7 @@
  * The `commitment` group of a `remotes` entry: whether the archive
  * requests Storage Commitment of that remote after each send job (the
  * remote is a backup archive), under which of our AE titles, and how long
- * it waits for the report and how often it asks again.
+ * it waits for the report and how often it requests again.
  */
 #include "config/conf_internal.h"
 

@@ -404,9 +404,9 @@ struct cairn_host_api {
     /*
      * Reads an array or list of strings. An absent key gives *values NULL
      * and *count 0, an empty array a non-NULL *values and *count 0. The
-     * array and its strings are owned by the host and
-     * live until shutdown. A value of another type is logged with the file,
-     * line and key, and returns CAIRN_ERR_CONFIG.
+     * array and its strings are owned by the host and live until shutdown.
+     * A value of another type is logged with the file, line and key, and
+     * returns CAIRN_ERR_CONFIG.
      */
     cairn_status (*config_get_string_list)(const cairn_config *config, const char *key,
                                            const char *const **values, size_t *count);

@@ -9,8 +9,11 @@
 #
 # initdb and postgres refuse to run as root. Run as root, the script runs
 # them as the "postgres" account (created by Debian's postgresql package)
-# and hands it the cluster's folder. The server binaries come from
-# CAIRN_PG_BINDIR or the newest /usr/lib/postgresql/*/bin.
+# and hands it the cluster's folder. When that account cannot reach the
+# build folder (a checkout under /root), the cluster goes to a folder
+# under /tmp instead, named in BUILD_DIR/pg/cluster-dir, and
+# BUILD_DIR/pg/socket links to its socket folder. The server binaries
+# come from CAIRN_PG_BINDIR or the newest /usr/lib/postgresql/*/bin.
 #
 # Usage: pg_server.sh start|stop|status BUILD_DIR
 
@@ -19,9 +22,11 @@ set -euo pipefail
 action=${1:?usage: $0 start|stop|status BUILD_DIR}
 build_dir=$(cd "${2:?usage: $0 start|stop|status BUILD_DIR}" && pwd)
 pg_root="$build_dir/pg"
-data="$pg_root/data"
-socket="$pg_root/socket"
-log="$pg_root/server.log"
+cluster="$pg_root"
+if [ -f "$pg_root/cluster-dir" ]; then
+    cluster=$(cat "$pg_root/cluster-dir")
+fi
+data="$cluster/data"
 port=${CAIRN_TEST_PG_PORT:-5432}
 
 bindir=${CAIRN_PG_BINDIR:-}
@@ -65,9 +70,19 @@ start)
     fi
     mkdir -p "$pg_root"
     if [ ! -f "$data/PG_VERSION" ]; then
-        rm -rf "$data" "$socket"
-        mkdir -p "$data" "$socket"
-        [ "$(id -u)" -ne 0 ] || chown "$owner" "$pg_root" "$data" "$socket"
+        cluster="$pg_root"
+        rm -rf "$pg_root/data" "$pg_root/socket" "$pg_root/cluster-dir"
+        if [ "$(id -u)" -eq 0 ]; then
+            chown "$owner" "$pg_root"
+            if ! runuser -u "$owner" -- test -x "$pg_root"; then
+                cluster=$(mktemp -d "${TMPDIR:-/tmp}/cairn-pg.XXXXXX")
+                echo "$cluster" > "$pg_root/cluster-dir"
+                ln -s "$cluster/socket" "$pg_root/socket"
+            fi
+        fi
+        data="$cluster/data"
+        mkdir -p "$data" "$cluster/socket"
+        [ "$(id -u)" -ne 0 ] || chown "$owner" "$cluster" "$data" "$cluster/socket"
         chmod 700 "$data"
         as_owner "$bindir/initdb" -D "$data" -U cairn --auth=trust --encoding=UTF8 \
             --locale=C.UTF-8 --no-instructions >"$pg_root/initdb.log" 2>&1 || {
@@ -76,7 +91,7 @@ start)
         }
         cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = ''
-unix_socket_directories = '$socket'
+unix_socket_directories = '$cluster/socket'
 port = $port
 max_connections = 200
 shared_buffers = 64MB
@@ -86,13 +101,14 @@ log_min_messages = warning
 log_min_error_statement = panic
 CONF
     fi
+    log="$cluster/server.log"
     # The socket folder may be left over from a killed server.
-    rm -f "$socket"/.s.PGSQL.*
+    rm -f "$cluster/socket"/.s.PGSQL.*
     as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || {
         tail -n 40 "$log" >&2
         exit 1
     }
-    echo "pg_server: running on $socket port $port"
+    echo "pg_server: running on $pg_root/socket port $port"
     ;;
 stop)
     if server_running; then

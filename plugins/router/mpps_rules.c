@@ -342,12 +342,14 @@ typedef bool (*value_check)(const char *value);
 static int check_value(const cairn_host_api *api, const cairn_dataset *ds, cairn_tag tag,
                        const char *name, value_check check, cairn_tag report, mpps_error *err)
 {
-    char value[72];
+    char value[72], second[72];
     int got = read_text(api, ds, tag, value, sizeof value);
 
     if (got == 0)
         return 0;
-    if (got < 0 || !check(value)) {
+    /* Every attribute checked here has VM 1: a second value makes it invalid. */
+    if (got < 0 || !check(value) ||
+        api->dataset_get_string(ds, tag, 1, second, sizeof second) != CAIRN_ERR_NOT_FOUND) {
         fail_tag(err, MPPS_STATUS_INVALID_ATTRIBUTE_VALUE, tag, name, "is invalid");
         err->attributes[0] = report;
         return -1;

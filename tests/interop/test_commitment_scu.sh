@@ -173,6 +173,15 @@ check "cairn commitment prints the counts of BACKUP" \
 check "cairn commitment --instances lists the failure reasons" \
     grep -qE "${FAIL_UIDS[2]} +failed +[0-9]+ +0112" "$TEST_TMP/cli.out"
 
+check "?remote= keeps only that remote" \
+    test "$(curl -s -m 10 "http://127.0.0.1:$API_PORT/v1/studies/$S_SAME/commitment?remote=BACKUP2" |
+        python3 -c 'import json, sys; print(len(json.load(sys.stdin)["remotes"]))')" = 0
+check "an invalid Study Instance UID gets 400" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -m 10 "http://127.0.0.1:$API_PORT/v1/studies/1.2.x/commitment")" = 400
+"$CAIRN" --config "$TEST_TMP/cairn.conf" commitment "$UID_ROOT.404" > "$TEST_TMP/cli.out" 2>&1
+check "cairn commitment says when nothing was requested" \
+    grep -q "No storage commitment was requested for study" "$TEST_TMP/cli.out"
+
 # --- The report on a new association that the backup opens.
 stop_backup
 start_backup '"verification", "storage", "commitment"' \

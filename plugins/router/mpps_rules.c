@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Validation of MPPS N-CREATE and N-SET data sets against PS3.4 table
- * F.7.2-1: required attributes (type 1 present with a value, type 2
- * present), the attributes an N-SET may not change, the values of Status,
- * dates, times, UIDs, Modality and AE titles, and the final state
- * requirements of a COMPLETED or DISCONTINUED step. Missing attributes
- * are answered 0120, type 1 attributes without a value 0121, invalid
- * values and forbidden changes 0106.
+ * F.7.2-1. The checks cover the required attributes (type 1 present with
+ * a value, type 2 present) and the attributes an N-SET may not change.
+ * They check the values of Status, dates, times, UIDs, Modality and AE
+ * titles, and the final state requirements of a COMPLETED or DISCONTINUED
+ * step. A missing attribute gets 0120, a type 1 attribute without a value
+ * 0121, an invalid value or a forbidden change 0106.
  */
 #include "mpps_rules.h"
 
@@ -600,7 +600,7 @@ int mpps_check_final(const mpps_rules *rules, const cairn_dataset *merged, mpps_
     mpps_rules final = *rules;
 
     err->status = 0;
-    /* The final state requires its type 2 attributes whatever check_type2 says. */
+    /* The final state requires its type 2 attributes, whatever check_type2 is set to. */
     final.check_type2 = true;
     return check_required(&final, merged, final_rules, COUNT(final_rules), err);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Study completion and its notification to the RIS. A study is complete
- * when no instance of it has been stored for study_idle_seconds, or
- * earlier, when none of its MPPS steps is IN PROGRESS, at least one is
- * COMPLETED, and every instance the final steps list in their Performed
- * Series Sequence is archived. The notification names every archived
+ * when no instance of it has been stored for study_idle_seconds. It is
+ * complete earlier when none of its MPPS steps is IN PROGRESS, at least
+ * one is COMPLETED, and every instance the COMPLETED steps list in their
+ * Performed Series Sequence is archived. The notification names every archived
  * instance of the study; instances stored after it start a new round and
  * an updated notification. The studies waiting for completion are kept as
  * index documents ("router-study:" + Study Instance UID) so that a restart
@@ -44,7 +44,7 @@ static router_study *find_study(router *rt, const char *uid)
     return NULL;
 }
 
-/* Returns the study uid, adding it when absent; *added says which. Call with rt->lock held. */
+/* Returns the study uid, adding it when absent and then setting *added. Call with rt->lock held. */
 static router_study *track(router *rt, const char *uid, bool *added)
 {
     router_study *s = find_study(rt, uid);
@@ -627,7 +627,11 @@ static bool check_one(router *rt, const candidate *cand)
     if (!complete)
         goto out_steps;
     if (content.count == 0) {
-        /* Nothing archived: nothing to notify, and an idle study stops being tracked. */
+        /*
+         * Nothing archived: nothing to notify, and an idle study stops being
+         * tracked. NOTE: a study known only from a final MPPS step has no
+         * idle time, so it stays tracked until an instance of it arrives.
+         */
         finished = cand->idle;
         goto out_steps;
     }

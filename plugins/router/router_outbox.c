@@ -309,6 +309,7 @@ static int64_t deliver_pass(router *rt)
     char unreachable[16][17];
     size_t unreachable_count = 0;
     int64_t now_us = router_now_us(), next_due = now_us + IDLE_WAIT_US;
+    size_t delivered = 0;
     bool *done;
     cairn_status st = rt->api->archive_outbox_list("", collect, &list);
 
@@ -348,6 +349,7 @@ static int64_t deliver_pass(router *rt)
         if (send_one(rt, p, error, sizeof error, &unreachable_now) == CAIRN_OK) {
             rt->api->archive_outbox_delete(p->id);
             done[i] = true;
+            delivered++;
             continue;
         }
         record_failure(rt, p, error, router_now_us(), &next_due);
@@ -355,7 +357,8 @@ static int64_t deliver_pass(router *rt)
             snprintf(unreachable[unreachable_count++], sizeof unreachable[0], "%s",
                      p->destination);
     }
-    if (list.count >= PASS_MAX_MESSAGES)
+    /* A full pass that delivered something may have left messages unread: read on at once. */
+    if (list.count >= PASS_MAX_MESSAGES && delivered > 0)
         next_due = now_us;
     free(done);
     free_list(&list);

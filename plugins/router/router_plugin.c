@@ -7,7 +7,7 @@
  *   order_fillers = ["RIS"]       remote AEs every N-CREATE and N-SET is forwarded to
  *   forward_calling_ae = "ROUTER" calling AE title of the forwarding associations
  *                                 (default: the AE title the modality called)
- *   notify = ["RIS"]              remote AEs told when a study is complete (default none)
+ *   notify = ["RIS"]              remote AEs notified when a study is complete (default none)
  *   notify_calling_ae = "ROUTER"  calling AE title of the notification associations
  *   retrieve_ae_title = "CAIRN"   Retrieve AE Title (0008,0054) in the notifications
  *   study_idle_seconds = 60       a study with no new instance for this long is complete

@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The data router (plugins/router) against dcmjs-dimse (tests/interop/node/
-# mpps.js): a modality's MPPS SCU with a full IN PROGRESS then COMPLETED
-# cycle, a DISCONTINUED one and every failure status of the MPPS SCP; an
-# order filler that is down at first and, after cairnd is killed and
-# restarted, receives every N-CREATE and N-SET in order with the SOP
-# Instance UID kept; a RIS that accepts both notification classes (and
-# gets an IAN when the completed MPPS lists only archived instances, then
-# an updated one after a later instance), one that accepts only IAN and
-# one that accepts only Basic Study Content Notification.
+# mpps.js). A modality's MPPS SCU runs a full IN PROGRESS then COMPLETED
+# cycle, a DISCONTINUED one and every failure status of the MPPS SCP. An
+# order filler is down at first; after cairnd is killed and restarted, it
+# receives every N-CREATE and N-SET in order with the SOP Instance UID
+# kept. A RIS that accepts both notification classes gets an IAN once the
+# completed MPPS's instances are archived, then an updated one after a
+# later instance. One RIS accepts only IAN, another only Basic Study
+# Content Notification.
 
 . "$(dirname "$0")/lib.sh"
 

@@ -15,7 +15,7 @@
 // as it is.
 //
 // listen: an order filler or RIS on PORT for LINGER_MS. It accepts the SOP
-// classes named in ACCEPT (comma-separated: mpps, ian, bscn), answers each
+// classes named in ACCEPT (comma-separated: mpps, ian, bscn), responds to each
 // N-CREATE, N-SET and C-STORE with 0000 (or STATUS env, in hex) and prints
 // one JSON line per request: {"op", "class", "uid", "calling_ae", "dataset"}.
 //

@@ -12,6 +12,13 @@
  * instances skips those already in the archive) and fails with "interrupted
  * by a restart" when it is a query, whose partial matches are worth less
  * than a new query.
+ *
+ * Several nodes may share one index. A worker then takes the job's lease
+ * (jobs_lease) before it runs the job and rereads the kept document, so a
+ * job runs on one node at a time. A sync thread renews the leases of the
+ * jobs this node runs, every third of the lease length, reads the kept
+ * jobs again to learn about those of other nodes, and takes over a job
+ * left running by a node whose lease expired, as a restart would.
  */
 #include "jobs/jobs_internal.h"
 
@@ -47,6 +54,10 @@ struct jobs {
     remote_count *counts;
     pthread_t threads[JOBS_THREADS];
     size_t n_threads;
+    jobs_lease lease;
+    pthread_cond_t sync_wake; /* the sync thread waits here between rounds */
+    pthread_t sync_thread;
+    bool sync_started;
     bool stopping;
 };
 
@@ -88,7 +99,15 @@ static void save(jobs *js, job *j)
 
     pthread_mutex_lock(&js->save_lock);
     pthread_mutex_lock(&js->lock);
+    if (j->lease_lost) {
+        /* The document belongs to the node that took the job over. */
+        pthread_mutex_unlock(&js->lock);
+        pthread_mutex_unlock(&js->save_lock);
+        return;
+    }
     document = jobs_record_format(j);
+    if (document != NULL)
+        j->doc_hash = jobs_document_hash(document);
     j->last_saved_ms = now_ms();
     memcpy(id, j->id, sizeof id);
     pthread_mutex_unlock(&js->lock);
@@ -149,7 +168,7 @@ static job *next_runnable(jobs *js, const cairn_conf *conf)
     for (job *j = js->head; j != NULL; j = j->next) {
         remote_count *c;
 
-        if (j->state != JOB_QUEUED)
+        if (j->state != JOB_QUEUED || j->claiming || j->elsewhere)
             continue;
         c = count_of(js, j->request.remote);
         if (c != NULL && c->running[j->kind] < kind_limit(conf, j->request.remote, j->kind))
@@ -239,6 +258,89 @@ out:
     return outcome;
 }
 
+/*
+ * Replaces what j keeps of its record with that of fresh, a document
+ * another node wrote. Called locked; fresh is freed.
+ */
+static void apply_document(job *j, job *fresh, uint64_t hash)
+{
+    if (j->state == JOB_QUEUED && fresh->state != JOB_QUEUED)
+        metrics_gauge_add(METRIC_JOBS_QUEUED, -1);
+    else if (j->state != JOB_QUEUED && fresh->state == JOB_QUEUED)
+        metrics_gauge_add(METRIC_JOBS_QUEUED, 1);
+    j->state = fresh->state;
+    j->created = fresh->created;
+    j->started = fresh->started;
+    j->finished = fresh->finished;
+    j->progress = fresh->progress;
+    j->attempts = fresh->attempts;
+    j->truncated = fresh->truncated;
+    memcpy(j->error, fresh->error, sizeof j->error);
+    memcpy(j->node, fresh->node, sizeof j->node);
+    free(j->result);
+    j->result = fresh->result;
+    fresh->result = NULL;
+    j->doc_hash = hash;
+    jobs_record_free(fresh);
+}
+
+/*
+ * Decides what a job left running by a stopped run becomes: a retrieve or
+ * a send is queued again, a query fails. Returns true when it changed.
+ */
+static bool settle_interrupted(job *j, const char *reason)
+{
+    if (j->state != JOB_RUNNING)
+        return false;
+    if (j->kind == JOB_QUERY) {
+        j->state = JOB_FAILED;
+        j->finished = now_seconds();
+        snprintf(j->error, sizeof j->error, "%s", reason);
+        return true;
+    }
+    j->state = JOB_QUEUED;
+    metrics_gauge_add(METRIC_JOBS_QUEUED, 1);
+    log_info(NULL, "jobs: %s job %s was running when its node stopped; it resumes",
+             jobs_kind_name(j->kind), j->id);
+    return true;
+}
+
+/*
+ * Takes the lease of queued job j and rereads its document. Returns true
+ * when this node holds the lease; j then has the kept state, which the
+ * caller checks is still queued. On false the job is skipped until the
+ * next sync round.
+ */
+static bool claim(jobs *js, job *j)
+{
+    char holder[CONF_NODE_NAME_MAX + 1] = "";
+    job *fresh = NULL;
+    uint64_t hash = 0;
+    cairn_status st;
+
+    st = jobs_lease_take(&js->lease, j->id, holder, sizeof holder);
+    if (st != CAIRN_OK) {
+        if (st == CAIRN_ERR_BUSY)
+            log_debug(NULL, "jobs: job %s is leased by node %s", j->id, holder);
+        else
+            log_warn(NULL, "jobs: taking the lease of job %s failed: %s; it is tried again "
+                     "later", j->id, cairn_strerror(st));
+        pthread_mutex_lock(&js->lock);
+        j->elsewhere = true;
+        pthread_mutex_unlock(&js->lock);
+        return false;
+    }
+
+    st = jobs_lease_read(&js->lease, j->id, &fresh, &hash);
+    pthread_mutex_lock(&js->lock);
+    if (st == CAIRN_OK && hash != j->doc_hash)
+        apply_document(j, fresh, hash);
+    else if (st == CAIRN_OK)
+        jobs_record_free(fresh);
+    pthread_mutex_unlock(&js->lock);
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
     jobs *js = arg;
@@ -256,8 +358,29 @@ static void *worker_main(void *arg)
             continue;
         }
 
+        if (js->lease.enabled) {
+            bool claimed;
+
+            j->claiming = true;
+            pthread_mutex_unlock(&js->lock);
+            claimed = claim(js, j);
+            pthread_mutex_lock(&js->lock);
+            j->claiming = false;
+            if (claimed && j->state != JOB_QUEUED) {
+                /* Another node ran it, or it was cancelled meanwhile. */
+                pthread_mutex_unlock(&js->lock);
+                jobs_lease_give_back(&js->lease, j->id);
+                pthread_mutex_lock(&js->lock);
+            }
+            if (!claimed || j->state != JOB_QUEUED)
+                continue;
+        }
+
         c = count_of(js, j->request.remote);
         c->running[j->kind]++;
+        j->local_run = true;
+        j->lease_lost = false;
+        snprintf(j->node, sizeof j->node, "%s", js->lease.node);
         j->state = JOB_RUNNING;
         j->started = now_seconds();
         j->finished = 0;
@@ -274,6 +397,13 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&js->lock);
         c->running[j->kind]--;
+        j->local_run = false;
+        if (!j->lease_lost) {
+            /* After a stop too, so that another node resumes the job without waiting. */
+            pthread_mutex_unlock(&js->lock);
+            jobs_lease_give_back(&js->lease, j->id);
+            pthread_mutex_lock(&js->lock);
+        }
         metrics_gauge_add(METRIC_JOBS_RUNNING, -1);
         pthread_cond_broadcast(&js->wake);
     }
@@ -286,7 +416,7 @@ bool jobs_run_interrupted(job_run *run)
     bool interrupted;
 
     pthread_mutex_lock(&run->runner->lock);
-    interrupted = run->runner->stopping || run->job->cancel_requested;
+    interrupted = run->runner->stopping || run->job->cancel_requested || run->job->lease_lost;
     pthread_mutex_unlock(&run->runner->lock);
     return interrupted;
 }
@@ -296,7 +426,7 @@ bool jobs_run_stopping(job_run *run)
     bool stopping;
 
     pthread_mutex_lock(&run->runner->lock);
-    stopping = run->runner->stopping;
+    stopping = run->runner->stopping || run->job->lease_lost;
     pthread_mutex_unlock(&run->runner->lock);
     return stopping;
 }
@@ -306,7 +436,7 @@ job_outcome jobs_run_interruption(job_run *run)
     bool stopping;
 
     pthread_mutex_lock(&run->runner->lock);
-    stopping = run->runner->stopping && !run->job->cancel_requested;
+    stopping = (run->runner->stopping || run->job->lease_lost) && !run->job->cancel_requested;
     pthread_mutex_unlock(&run->runner->lock);
     return stopping ? JOB_OUTCOME_STOPPED : JOB_OUTCOME_CANCELLED;
 }
@@ -358,19 +488,12 @@ static int load_one(void *arg, const char *job_id, const char *document)
                  job_id, err);
         return 0;
     }
-    if (j->state == JOB_RUNNING && j->kind == JOB_QUERY) {
-        j->state = JOB_FAILED;
-        j->finished = now_seconds();
-        snprintf(j->error, sizeof j->error, "interrupted by a restart");
-        changed = true;
-    } else if (j->state == JOB_RUNNING) {
-        j->state = JOB_QUEUED;
-        changed = true;
-        log_info(NULL, "jobs: %s job %s was running at the last stop; it resumes",
-                 jobs_kind_name(j->kind), j->id);
-    }
+    j->doc_hash = jobs_document_hash(document);
     if (j->state == JOB_QUEUED)
         metrics_gauge_add(METRIC_JOBS_QUEUED, 1);
+    /* With leases, take_over decides, since another node may be running the job. */
+    if (!js->lease.enabled)
+        changed = settle_interrupted(j, "interrupted by a restart");
     j->next = js->head;
     js->head = j;
     if (changed)
@@ -378,8 +501,184 @@ static int load_one(void *arg, const char *job_id, const char *document)
     return 0;
 }
 
+/* Copies the IDs of the jobs that pick() selects, under the lock; the caller frees *ids. */
+static size_t collect_ids(jobs *js, bool (*pick)(const job *), char (**ids)[37])
+{
+    size_t n = 0, size = 0;
+
+    *ids = NULL;
+    pthread_mutex_lock(&js->lock);
+    for (job *j = js->head; j != NULL; j = j->next)
+        size += pick(j) ? 1 : 0;
+    if (size > 0)
+        *ids = calloc(size, sizeof **ids);
+    for (job *j = js->head; j != NULL && *ids != NULL && n < size; j = j->next) {
+        if (pick(j))
+            memcpy((*ids)[n++], j->id, sizeof j->id);
+    }
+    pthread_mutex_unlock(&js->lock);
+    return *ids != NULL ? n : 0;
+}
+
+static bool runs_here(const job *j)
+{
+    return j->local_run;
+}
+
+static bool left_running(const job *j)
+{
+    return j->state == JOB_RUNNING && !j->local_run && !j->claiming;
+}
+
+/* Renews the leases of the jobs this node runs; a lease another node took stops its job. */
+static void renew_leases(jobs *js)
+{
+    char (*ids)[37];
+    size_t n = collect_ids(js, runs_here, &ids);
+
+    for (size_t i = 0; i < n; i++) {
+        char holder[CONF_NODE_NAME_MAX + 1] = "";
+        cairn_status st = jobs_lease_take(&js->lease, ids[i], holder, sizeof holder);
+        job *j;
+
+        if (st == CAIRN_OK)
+            continue;
+        if (st != CAIRN_ERR_BUSY) {
+            log_warn(NULL, "jobs: renewing the lease of job %s failed: %s", ids[i],
+                     cairn_strerror(st));
+            continue;
+        }
+        log_warn(NULL, "jobs: node %s took over job %s after its lease expired; this node "
+                 "stops running it", holder, ids[i]);
+        pthread_mutex_lock(&js->lock);
+        j = find_job(js, ids[i]);
+        if (j != NULL && j->local_run)
+            j->lease_lost = true;
+        pthread_mutex_unlock(&js->lock);
+    }
+    free(ids);
+}
+
+/*
+ * Takes over the jobs kept as running that no node of this process runs,
+ * once their lease can be taken: the node that ran them stopped (or this
+ * node restarted). They become what a restart makes of them.
+ */
+static void take_over(jobs *js)
+{
+    char (*ids)[37];
+    size_t n = collect_ids(js, left_running, &ids);
+
+    for (size_t i = 0; i < n; i++) {
+        job *fresh = NULL, *j;
+        uint64_t hash = 0;
+        bool changed = false;
+        cairn_status st = jobs_lease_take(&js->lease, ids[i], NULL, 0);
+
+        if (st != CAIRN_OK)
+            continue;
+        st = jobs_lease_read(&js->lease, ids[i], &fresh, &hash);
+        pthread_mutex_lock(&js->lock);
+        j = find_job(js, ids[i]);
+        if (j != NULL && st == CAIRN_OK && hash != j->doc_hash)
+            apply_document(j, fresh, hash);
+        else if (st == CAIRN_OK)
+            jobs_record_free(fresh);
+        if (j != NULL && left_running(j)) {
+            log_info(NULL, "jobs: took over job %s, left running by node %s", j->id,
+                     j->node[0] ? j->node : "(unknown)");
+            changed = settle_interrupted(j, "interrupted by a restart");
+        }
+        pthread_mutex_unlock(&js->lock);
+        if (changed)
+            save(js, j);
+        jobs_lease_give_back(&js->lease, ids[i]);
+    }
+    free(ids);
+}
+
+/* Adds or updates one kept job read back from the index (job_list callback). */
+static int merge_one(void *arg, const char *job_id, const char *document)
+{
+    jobs *js = arg;
+    uint64_t hash = jobs_document_hash(document);
+    char err[256];
+    job *j, *fresh = NULL;
+
+    if (strchr(job_id, ':') != NULL)
+        return 0;
+
+    pthread_mutex_lock(&js->lock);
+    j = find_job(js, job_id);
+    if (j != NULL) {
+        j->elsewhere = false;
+        if (j->local_run || j->claiming || j->doc_hash == hash) {
+            pthread_mutex_unlock(&js->lock);
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&js->lock);
+
+    if (jobs_record_load(job_id, document, &fresh, err, sizeof err) != 0)
+        return 0;
+
+    pthread_mutex_lock(&js->lock);
+    j = find_job(js, job_id);
+    if (j == NULL) {
+        fresh->doc_hash = hash;
+        if (fresh->state == JOB_QUEUED)
+            metrics_gauge_add(METRIC_JOBS_QUEUED, 1);
+        fresh->next = js->head;
+        js->head = fresh;
+    } else if (!j->local_run && !j->claiming) {
+        apply_document(j, fresh, hash);
+    } else {
+        jobs_record_free(fresh);
+    }
+    pthread_mutex_unlock(&js->lock);
+    return 0;
+}
+
+/* The sync thread: see the file comment. */
+static void *sync_main(void *arg)
+{
+    jobs *js = arg;
+    uint32_t interval_ms = js->lease.ttl_ms / 3;
+
+    pthread_mutex_lock(&js->lock);
+    while (!js->stopping) {
+        struct timespec until;
+        cairn_status st;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval_ms / 1000;
+        until.tv_nsec += (long)(interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&js->sync_wake, &js->lock, &until);
+        if (js->stopping)
+            break;
+        pthread_mutex_unlock(&js->lock);
+
+        renew_leases(js);
+        st = js->ops->job_list(js->db, merge_one, js);
+        if (st != CAIRN_OK)
+            log_warn(NULL, "jobs: reading the kept jobs from the index failed: %s",
+                     cairn_strerror(st));
+        take_over(js);
+
+        pthread_mutex_lock(&js->lock);
+        pthread_cond_broadcast(&js->wake);
+    }
+    pthread_mutex_unlock(&js->lock);
+    return NULL;
+}
+
 int jobs_create(runtime *rt, archive *ar, jobs **out)
 {
+    const cairn_conf *conf;
     jobs *js;
     cairn_status st;
     int result = -1;
@@ -395,6 +694,10 @@ int jobs_create(runtime *rt, archive *ar, jobs **out)
     pthread_mutex_init(&js->lock, NULL);
     pthread_mutex_init(&js->save_lock, NULL);
     pthread_cond_init(&js->wake, NULL);
+    pthread_cond_init(&js->sync_wake, NULL);
+    conf = runtime_conf_acquire(rt);
+    jobs_lease_init(&js->lease, conf, ar);
+    runtime_conf_release(rt, conf);
 
     if (js->ops->struct_size < sizeof(cairn_index_ops) || js->ops->job_list == NULL) {
         log_error(NULL, "jobs: the index back end %s cannot keep jobs", js->ops->name);
@@ -406,6 +709,8 @@ int jobs_create(runtime *rt, archive *ar, jobs **out)
                   cairn_strerror(st));
         goto out;
     }
+    if (js->lease.enabled)
+        take_over(js);
 
     for (size_t i = 0; i < JOBS_THREADS; i++) {
         if (pthread_create(&js->threads[i], NULL, worker_main, js) != 0) {
@@ -413,6 +718,13 @@ int jobs_create(runtime *rt, archive *ar, jobs **out)
             goto out;
         }
         js->n_threads++;
+    }
+    if (js->lease.enabled) {
+        if (pthread_create(&js->sync_thread, NULL, sync_main, js) != 0) {
+            log_error(NULL, "jobs: cannot start the job sync thread");
+            goto out;
+        }
+        js->sync_started = true;
     }
     result = 0;
 
@@ -433,9 +745,12 @@ void jobs_destroy(jobs *js)
     pthread_mutex_lock(&js->lock);
     js->stopping = true;
     pthread_cond_broadcast(&js->wake);
+    pthread_cond_broadcast(&js->sync_wake);
     pthread_mutex_unlock(&js->lock);
     for (size_t i = 0; i < js->n_threads; i++)
         pthread_join(js->threads[i], NULL);
+    if (js->sync_started)
+        pthread_join(js->sync_thread, NULL);
 
     while (js->head != NULL) {
         job *j = js->head;
@@ -452,6 +767,7 @@ void jobs_destroy(jobs *js)
         free(c);
     }
     pthread_cond_destroy(&js->wake);
+    pthread_cond_destroy(&js->sync_wake);
     pthread_mutex_destroy(&js->save_lock);
     pthread_mutex_destroy(&js->lock);
     free(js);
@@ -565,6 +881,12 @@ int jobs_cancel(jobs *js, const char *job_id, char *err, size_t errlen)
         return -1;
     }
     state = j->state;
+    if (state == JOB_RUNNING && !j->local_run) {
+        snprintf(err, errlen, "job %s runs on node %s; cancel it through that node's API",
+                 job_id, j->node[0] ? j->node : "(unknown)");
+        pthread_mutex_unlock(&js->lock);
+        return -1;
+    }
     if (state == JOB_QUEUED) {
         j->state = JOB_CANCELLED;
         j->finished = now_seconds();

@@ -109,6 +109,12 @@ typedef struct job {
     unsigned attempts; /* runs started, restarts included */
     bool cancel_requested;
     int64_t last_saved_ms;
+    char node[CONF_NODE_NAME_MAX + 1]; /* node that ran it last; "" before any run */
+    bool local_run;    /* a worker of this node runs it */
+    bool claiming;     /* a worker of this node is taking its lease */
+    bool elsewhere;    /* another node held its lease at the last try */
+    bool lease_lost;   /* another node took the lease while this node ran it */
+    uint64_t doc_hash; /* hash of the document last saved or read from the index */
     struct job *next;
 } job;
 
@@ -121,6 +127,37 @@ void jobs_record_free(job *j);
 const char *jobs_state_name(job_state state);
 /* Formats t as ISO 8601 UTC ("2024-01-31T12:00:00Z"). */
 void jobs_format_time(int64_t t, char out[32]);
+
+/*
+ * Leases of jobs among the nodes that share one index (jobs_lease.c). A
+ * worker takes the lease "job:<id>" before it runs a job, the runner
+ * renews it while the job runs, and another node may take the job over
+ * once the lease expires. enabled is false when the back end has no leases.
+ */
+typedef struct jobs_lease {
+    const cairn_index_ops *ops;
+    void *db;
+    char node[CONF_NODE_NAME_MAX + 1];
+    uint32_t ttl_ms;
+    bool enabled;
+} jobs_lease;
+
+/* Fills lease from the configuration in force and the archive's index. */
+void jobs_lease_init(jobs_lease *lease, const cairn_conf *conf, archive *ar);
+/* Takes or renews the lease of job_id: CAIRN_OK, CAIRN_ERR_BUSY (holder names the owner), or an error. */
+cairn_status jobs_lease_take(const jobs_lease *lease, const char *job_id, char *holder,
+                             size_t holder_size);
+/* Gives up the lease of job_id; a lease already lost is no error. */
+void jobs_lease_give_back(const jobs_lease *lease, const char *job_id);
+/*
+ * Reads the kept document of job_id from the index into *out (a new job),
+ * with *hash set to the document's hash. Returns CAIRN_OK,
+ * CAIRN_ERR_NOT_FOUND, or another error.
+ */
+cairn_status jobs_lease_read(const jobs_lease *lease, const char *job_id, job **out,
+                             uint64_t *hash);
+/* Returns a 64-bit hash of a job document, to notice changes made by other nodes. */
+uint64_t jobs_document_hash(const char *document);
 
 /* How a run ended. */
 typedef enum job_outcome {

@@ -76,6 +76,8 @@ char *jobs_record_format(const job *j)
     add_time(&buf, "started", j->started);
     add_time(&buf, "finished", j->finished);
     jobs_buf_addf(&buf, ",\"attempts\":%u", j->attempts);
+    jobs_buf_add(&buf, ",\"node\":");
+    jobs_buf_add_string(&buf, j->node[0] != '\0' ? j->node : NULL);
     add_progress(&buf, j);
     jobs_buf_add(&buf, ",\"error\":");
     jobs_buf_add_string(&buf, j->state == JOB_FAILED || j->error[0] ? j->error : NULL);
@@ -186,6 +188,9 @@ static int load(const char *job_id, const jobs_json *doc, job *j, char *err, siz
     v = jobs_json_get(doc, "error");
     if (v != NULL && v->type == JOBS_JSON_STRING)
         snprintf(j->error, sizeof j->error, "%s", v->string);
+    v = jobs_json_get(doc, "node");
+    if (v != NULL && v->type == JOBS_JSON_STRING)
+        snprintf(j->node, sizeof j->node, "%s", v->string);
     v = jobs_json_get(doc, "truncated");
     j->truncated = v != NULL && v->type == JOBS_JSON_BOOL && v->boolean;
 

@@ -401,8 +401,8 @@ static cairn_status set_key(const sqlidx_backend *backend, cairn_dataset *row, s
  * result. The statement selects the columns of sqlidx_row_columns.
  */
 cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stmt,
-                                cairn_index_level level, cairn_index_row_fn fn, void *arg,
-                                int *stop)
+                                cairn_index_level level, sqlidx_row_extra_fn extra,
+                                void *extra_arg, cairn_index_row_fn fn, void *arg, int *stop)
 {
     cairn_dataset *row = backend->api->dataset_create();
     cairn_instance_file file = {.struct_size = sizeof(file)};
@@ -429,6 +429,12 @@ cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stm
         file.received_at_us = sqlite3_column_int64(stmt, c + 3);
         file.calling_ae = (const char *)sqlite3_column_text(stmt, c + 4);
         result.file = &file;
+        c += 5;
+    }
+    if (extra != NULL) {
+        status = extra(extra_arg, row, stmt, c);
+        if (status != CAIRN_OK)
+            goto out;
     }
     result.attributes = row;
     *stop = fn(arg, &result);
@@ -472,7 +478,7 @@ cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
     bind_filter(stmt, level, &values);
 
     while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        status = sqlidx_deliver_row(backend, stmt, level, fn, arg, &stop);
+        status = sqlidx_deliver_row(backend, stmt, level, NULL, NULL, fn, arg, &stop);
         if (status != CAIRN_OK)
             break;
     }

@@ -7,6 +7,10 @@
  * conditions and in the same read transaction, so that the query fails
  * with CAIRN_ERR_LIMIT before any row reaches the callback.
  *
+ * Sequence keys (query_seq.c) add conditions to the same WHERE clause,
+ * and each one of the query level or above adds a column of matching
+ * items, whose parameters come before those of the conditions.
+ *
  * The statements are prepared for each call, because their shape depends
  * on which keys are set and on the number of values in UID lists.
  */
@@ -29,22 +33,14 @@ static const char *const level_order[] = {
                              " se.series_number, se.series_uid, i.instance_number, i.sop_uid",
 };
 
-/* Prepares text and binds the parameters of match; NULL (logged) on failure. */
-static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, const char *text,
-                             const query_sql *match)
+/* Binds the parameters of sql from index first + 1 on. */
+static int bind_params(sqlite3_stmt *stmt, const query_sql *sql, int first)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(conn->db, text, -1, &stmt, NULL);
+    int rc = SQLITE_OK;
 
-    if (rc != SQLITE_OK) {
-        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot prepare index query \"%s\": %s", text,
-                   sqlite3_errmsg(conn->db));
-        return NULL;
-    }
-
-    for (size_t i = 0; i < match->param_count && rc == SQLITE_OK; i++) {
-        const query_param *param = &match->params[i];
-        int index = (int)i + 1;
+    for (size_t i = 0; sql != NULL && i < sql->param_count && rc == SQLITE_OK; i++) {
+        const query_param *param = &sql->params[i];
+        int index = first + (int)i + 1;
 
         if (param->kind == QUERY_PARAM_TEXT)
             rc = sqlite3_bind_text(stmt, index, param->text, -1, SQLITE_STATIC);
@@ -53,6 +49,29 @@ static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, c
         else
             rc = sqlite3_bind_null(stmt, index);
     }
+    return rc;
+}
+
+/*
+ * Prepares text and binds the parameters of columns (may be NULL), then
+ * those of match; NULL (logged) on failure.
+ */
+static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, const char *text,
+                             const query_sql *columns, const query_sql *match)
+{
+    sqlite3_stmt *stmt = NULL;
+    int first = columns != NULL ? (int)columns->param_count : 0;
+    int rc = sqlite3_prepare_v2(conn->db, text, -1, &stmt, NULL);
+
+    if (rc != SQLITE_OK) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot prepare index query \"%s\": %s", text,
+                   sqlite3_errmsg(conn->db));
+        return NULL;
+    }
+
+    rc = bind_params(stmt, columns, 0);
+    if (rc == SQLITE_OK)
+        rc = bind_params(stmt, match, first);
     if (rc != SQLITE_OK) {
         sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot bind the values of an index query: %s",
                    sqlite3_errmsg(conn->db));
@@ -95,7 +114,7 @@ static cairn_status count_matches(const sqlidx_backend *backend, sqlidx_conn *co
 
     if (asprintf(&text, "SELECT count(*) FROM (SELECT 1%s LIMIT ?)", match->text) < 0)
         return CAIRN_ERR_NO_MEMORY;
-    stmt = prepare(backend, conn, text, match);
+    stmt = prepare(backend, conn, text, NULL, match);
     if (stmt == NULL) {
         status = CAIRN_ERR_DATABASE;
         goto out;
@@ -116,29 +135,43 @@ out:
 
 /* Selects the matching rows and hands each to fn until it returns non-zero. */
 static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *conn,
-                                    cairn_index_level level, const query_sql *match,
-                                    cairn_index_row_fn fn, void *arg)
+                                    const cairn_index_query *query, const query_seq_keys *seq_keys,
+                                    const query_sql *match, cairn_index_row_fn fn, void *arg)
 {
+    cairn_index_level level = query->level;
+    query_seq_row seq_row = {.api = backend->api, .keys = seq_keys, .level = level};
+    query_sql seq_columns = {.length = 0};
     char columns[ROW_COLUMNS_SIZE];
     char *text = NULL;
     sqlite3_stmt *stmt = NULL;
-    cairn_status status = CAIRN_OK;
+    cairn_status status;
     int stop = 0;
     int rc = SQLITE_DONE;
 
     if (!sqlidx_row_columns(level, true, columns, sizeof(columns)))
         return CAIRN_ERR_INTERNAL;
-    if (asprintf(&text, "SELECT %s%s ORDER BY %s", columns, match->text, level_order[level]) < 0)
-        return CAIRN_ERR_NO_MEMORY;
+    query_sql_add(&seq_columns, "");
+    status = query_seq_columns(backend, &seq_columns, seq_keys, level, query->flags);
+    if (status == CAIRN_OK && seq_columns.out_of_memory)
+        status = CAIRN_ERR_NO_MEMORY;
+    if (status != CAIRN_OK)
+        goto out;
+    if (asprintf(&text, "SELECT %s%s%s ORDER BY %s", columns, seq_columns.text, match->text,
+                 level_order[level]) < 0) {
+        text = NULL;
+        status = CAIRN_ERR_NO_MEMORY;
+        goto out;
+    }
     sqlidx_log(backend, CAIRN_LOG_TRACE, "index query: %s", text);
-    stmt = prepare(backend, conn, text, match);
+    stmt = prepare(backend, conn, text, &seq_columns, match);
     if (stmt == NULL) {
         status = CAIRN_ERR_DATABASE;
         goto out;
     }
 
     while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        status = sqlidx_deliver_row(backend, stmt, level, fn, arg, &stop);
+        status = sqlidx_deliver_row(backend, stmt, level, query_seq_add_to_row, &seq_row, fn,
+                                    arg, &stop);
         if (status != CAIRN_OK)
             goto out;
     }
@@ -148,6 +181,7 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
 out:
     sqlite3_finalize(stmt);
     free(text);
+    query_sql_free(&seq_columns);
     return status;
 }
 
@@ -155,6 +189,7 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg)
 {
     query_sql match = {.length = 0};
+    query_seq_keys seq_keys = {.count = 0};
     int64_t limit = 0;
     int64_t count = 0;
     cairn_status status;
@@ -164,7 +199,9 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
         query->level > CAIRN_LEVEL_INSTANCE)
         return CAIRN_ERR_INVALID_ARGUMENT;
 
-    status = query_sql_build_match(backend, query, &match);
+    status = query_seq_read(backend, query, &seq_keys);
+    if (status == CAIRN_OK)
+        status = query_sql_build_match(backend, query, &seq_keys, &match);
     if (status != CAIRN_OK)
         goto out;
 
@@ -181,10 +218,11 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
             status = CAIRN_ERR_LIMIT;
     }
     if (status == CAIRN_OK)
-        status = deliver_matches(backend, conn, query->level, &match, fn, arg);
+        status = deliver_matches(backend, conn, query, &seq_keys, &match, fn, arg);
     exec(backend, conn, "COMMIT");
 
 out:
     query_sql_free(&match);
+    query_seq_free(&seq_keys);
     return status;
 }

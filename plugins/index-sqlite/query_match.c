@@ -21,8 +21,9 @@
  * A PN value without "=" matches the whole name or any of its component
  * groups (alphabetic, ideographic, phonetic); with "=" only the whole name.
  * Modalities in Study and SOP Classes in Study match when any of their
- * values matches any value of the key. Counts, sequences and attributes
- * the index does not keep match universally: the index keeps no sequence.
+ * values matches any value of the key. Sequence keys match in
+ * query_seq.c. Counts and attributes the index does not keep match
+ * universally.
  *
  * Keys of the query level and the levels above are matched on the joined
  * rows. Keys of lower levels (relational queries) match when one row
@@ -784,10 +785,11 @@ static cairn_status add_condition(const sqlidx_backend *backend, query_sql *sql,
 /* Appends the conditions of the keys of one level; combined marks keys already matched. */
 static cairn_status add_level_conditions(const sqlidx_backend *backend, query_sql *sql,
                                          key_value *values, const bool *combined,
+                                         const query_seq_keys *seq_keys,
                                          cairn_index_level level,
                                          const match_options *options)
 {
-    cairn_status status = CAIRN_OK;
+    cairn_status status = query_seq_conditions(backend, sql, seq_keys, level, options->flags);
 
     for (size_t k = 0; k < MATCH_KEY_COUNT && status == CAIRN_OK; k++) {
         if (values[k].text == NULL || match_keys[k].level != level || combined[k])
@@ -808,7 +810,7 @@ static size_t key_index(cairn_tag tag)
 }
 
 cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_index_query *query,
-                                   query_sql *sql)
+                                   const query_seq_keys *seq_keys, query_sql *sql)
 {
     key_value values[MATCH_KEY_COUNT];
     bool combined[MATCH_KEY_COUNT] = {false};
@@ -830,6 +832,8 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
     }
     if (status != CAIRN_OK)
         goto out;
+    if (query_seq_deepest(seq_keys) > deepest)
+        deepest = query_seq_deepest(seq_keys);
 
     /* Both keys are in the join only from study level down. */
     options.dates_unindexed = level >= CAIRN_LEVEL_STUDY &&
@@ -852,8 +856,8 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
         combined[date] = combined[time] = done;
     }
     for (int l = CAIRN_LEVEL_PATIENT; l <= (int)level && status == CAIRN_OK; l++)
-        status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      &options);
+        status = add_level_conditions(backend, sql, values, combined, seq_keys,
+                                      (cairn_index_level)l, &options);
     if (status != CAIRN_OK || deepest == level)
         goto out;
 
@@ -876,8 +880,8 @@ cairn_status query_sql_build_match(const sqlidx_backend *backend, const cairn_in
         combined[date] = combined[time] = done;
     }
     for (int l = (int)level + 1; l <= (int)deepest && status == CAIRN_OK; l++)
-        status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      &options);
+        status = add_level_conditions(backend, sql, values, combined, seq_keys,
+                                      (cairn_index_level)l, &options);
     query_sql_add(sql, ")");
 
 out:

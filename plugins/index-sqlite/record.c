@@ -115,6 +115,7 @@ void sqlidx_record_free(sqlidx_record *record)
         free(*texts[i]);
         *texts[i] = NULL;
     }
+    seqidx_set_free(&record->sequences);
 }
 
 /* Checks that the UID read for tag is present and valid. */
@@ -236,6 +237,7 @@ cairn_status sqlidx_record_read(const sqlidx_backend *backend, const cairn_datas
     }
     record->size = file->size;
     record->received_at_us = file->received_at_us;
+    status = seqidx_extract(backend->api, attributes, &record->sequences);
 
 out:
     if (status != CAIRN_OK)

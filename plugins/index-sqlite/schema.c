@@ -312,6 +312,48 @@ static const char schema_v7[] =
     "    expires_at_us INTEGER NOT NULL\n"
     ") WITHOUT ROWID;\n";
 
+/*
+ * Version 8: sequence items for sequence matching (query_seq.c). A
+ * top-level item belongs to the row owner of its level (1 to 4) and keeps
+ * its encoding for responses; a nested item has level 0 and its parent
+ * item as owner. seq_value contains one row per value of an item attribute,
+ * value normalised as the matching compares it (DA and TM as keys) and
+ * folded the case-folded value of a PN. Instances stored before this
+ * version have no sequences indexed.
+ */
+static const char schema_v8[] =
+    "CREATE TABLE seq_item (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    level INTEGER NOT NULL,\n"
+    "    owner INTEGER NOT NULL,\n"
+    "    parent INTEGER REFERENCES seq_item (id) ON DELETE CASCADE,\n"
+    "    tag INTEGER NOT NULL,\n"
+    "    position INTEGER NOT NULL,\n"
+    "    data BLOB\n"
+    ");\n"
+    "CREATE INDEX seq_item_owner ON seq_item (level, owner, tag, position);\n"
+    "CREATE INDEX seq_item_parent ON seq_item (parent) WHERE parent IS NOT NULL;\n"
+    "CREATE TABLE seq_value (\n"
+    "    item INTEGER NOT NULL REFERENCES seq_item (id) ON DELETE CASCADE,\n"
+    "    tag INTEGER NOT NULL,\n"
+    "    value TEXT NOT NULL,\n"
+    "    folded TEXT,\n"
+    "    PRIMARY KEY (item, tag, value)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX seq_value_value ON seq_value (tag, value);\n"
+    "CREATE TRIGGER seq_patient_removed AFTER DELETE ON patient BEGIN\n"
+    "    DELETE FROM seq_item WHERE level = 1 AND owner = OLD.id;\n"
+    "END;\n"
+    "CREATE TRIGGER seq_study_removed AFTER DELETE ON study BEGIN\n"
+    "    DELETE FROM seq_item WHERE level = 2 AND owner = OLD.id;\n"
+    "END;\n"
+    "CREATE TRIGGER seq_series_removed AFTER DELETE ON series BEGIN\n"
+    "    DELETE FROM seq_item WHERE level = 3 AND owner = OLD.id;\n"
+    "END;\n"
+    "CREATE TRIGGER seq_instance_removed AFTER DELETE ON instance BEGIN\n"
+    "    DELETE FROM seq_item WHERE level = 4 AND owner = OLD.id;\n"
+    "END;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
@@ -321,6 +363,7 @@ static const char *const migrations[] = {
     schema_v5,
     schema_v6,
     schema_v7,
+    schema_v8,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

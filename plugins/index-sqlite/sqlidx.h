@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "cairn/plugin.h"
+#include "seqidx.h"
 
 /* Settings read in init; one per loaded plugin. */
 typedef struct sqlidx_backend {
@@ -104,6 +105,7 @@ typedef struct sqlidx_record {
     char *transfer_syntax;
     int64_t received_at_us;
     char *calling_ae;
+    seqidx_set sequences; /* kept sequences (seqidx.h) */
 } sqlidx_record;
 
 typedef struct sqlidx_writer sqlidx_writer;
@@ -154,6 +156,10 @@ cairn_status sqlidx_write_store(const sqlidx_backend *backend, sqlidx_conn *conn
 cairn_status sqlidx_write_remove(const sqlidx_backend *backend, sqlidx_conn *conn,
                                  const char *sop_uid);
 
+/* seq_store.c: the kept sequences of one store; owners[level] is the row id of each level */
+cairn_status sqlidx_seq_store(const sqlidx_backend *backend, sqlidx_conn *conn,
+                              const seqidx_set *set, const int64_t owners[5]);
+
 /* writer.c: the writer thread and its group commit */
 cairn_status sqlidx_writer_start(const sqlidx_backend *backend, const char *path,
                                  sqlidx_writer **out);
@@ -179,9 +185,12 @@ cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
                          cairn_index_level level, const cairn_dataset *filter,
                          cairn_index_row_fn fn, void *arg);
 bool sqlidx_row_columns(cairn_index_level level, bool query, char *buf, size_t size);
+/* Adds to row the values of the columns after the row's own, from first on. */
+typedef cairn_status (*sqlidx_row_extra_fn)(void *arg, cairn_dataset *row, sqlite3_stmt *stmt,
+                                            int first);
 cairn_status sqlidx_deliver_row(const sqlidx_backend *backend, sqlite3_stmt *stmt,
-                                cairn_index_level level, cairn_index_row_fn fn, void *arg,
-                                int *stop);
+                                cairn_index_level level, sqlidx_row_extra_fn extra,
+                                void *extra_arg, cairn_index_row_fn fn, void *arg, int *stop);
 
 /* jobs.c: the job table, on any connection */
 cairn_status sqlidx_job_put(const sqlidx_backend *backend, sqlidx_conn *conn,

@@ -360,6 +360,11 @@ cairn_status sqlidx_write_store(const sqlidx_backend *backend, sqlidx_conn *conn
         status = upsert_series(backend, conn, record, study, &series);
     if (status == CAIRN_OK)
         status = insert_instance(backend, conn, record, series);
+    if (status == CAIRN_OK) {
+        int64_t owners[5] = {0, patient, study, series, sqlite3_last_insert_rowid(conn->db)};
+
+        status = sqlidx_seq_store(backend, conn, &record->sequences, owners);
+    }
     if (status == CAIRN_OK)
         status = apply_rejection(backend, conn, record->sop_uid);
     if (status != CAIRN_OK || !existing.found)

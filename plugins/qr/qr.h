@@ -147,6 +147,23 @@ cairn_dataset *qr_find_response(const qr_state *st, const cairn_assoc *assoc,
                                 const cairn_index_row *row, cairn_index_level level,
                                 int *unsupported);
 
+/*
+ * Copies the value of tag in attributes into out as vr, or a zero-length
+ * value when attributes has none. Sets *non_ascii when the value has a
+ * byte above 0x7F. Returns non-zero when out of memory.
+ */
+int qr_copy_value(const qr_state *st, const cairn_dataset *attributes, cairn_dataset *out,
+                  cairn_tag tag, cairn_vr vr, int *non_ascii);
+
+/*
+ * qr_sequence.c: copies the requested key from stored into out; a
+ * sequence key keeps the stored items, each with only the attributes the
+ * key's item requests (all of them when it requests none). Returns
+ * non-zero when out of memory.
+ */
+int qr_copy_sequence_key(const qr_state *st, const cairn_element *requested,
+                         const cairn_dataset *stored, cairn_dataset *out, int *non_ascii);
+
 /* Returns the Unique Key tag of level. */
 cairn_tag qr_unique_tag(cairn_index_level level);
 

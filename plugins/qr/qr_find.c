@@ -7,7 +7,8 @@
  *
  * Statuses: FF00 per match, or FF01 when the identifier contains a standard
  * key this plugin does not support (the key is left out of the response,
- * except a sequence, which comes back without items and no warning);
+ * except a sequence the index does not keep, which comes back without
+ * items and no warning);
  * FE00 after C-CANCEL; A700 beyond max_matches; A900 for an identifier
  * that does not fit the model; C000 for an identifier that cannot be
  * parsed or contains a value the index cannot match; C001 when the index

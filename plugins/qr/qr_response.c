@@ -2,8 +2,9 @@
 /*
  * The C-FIND response identifier of one match (PS3.4 C.4.1.1.3.2). It
  * contains the requested keys this plugin supports, filled from the index
- * row or left zero-length, the requested standard sequence keys as empty
- * sequences, plus Query/Retrieve Level, Retrieve AE Title and, when
+ * row or left zero-length, the requested sequence keys with the items the
+ * index matched (qr_sequence.c) or, for sequences the index does not
+ * keep, without items, plus Query/Retrieve Level, Retrieve AE Title and, when
  * needed, Specific Character Set. Index rows are UTF-8, so the
  * character set is always ISO_IR 192.
  */
@@ -32,13 +33,8 @@ static int is_text_vr(cairn_vr vr)
     }
 }
 
-/*
- * Copies the row's value of tag into out as vr, or a zero-length value
- * when the row has none. Sets *non_ascii when the value has a byte above
- * 0x7F. Returns non-zero when out of memory.
- */
-static int copy_value(const qr_state *st, const cairn_dataset *attributes, cairn_dataset *out,
-                      cairn_tag tag, cairn_vr vr, int *non_ascii)
+int qr_copy_value(const qr_state *st, const cairn_dataset *attributes, cairn_dataset *out,
+                  cairn_tag tag, cairn_vr vr, int *non_ascii)
 {
     const cairn_host_api *api = st->api;
     const cairn_element *element = api->dataset_find(attributes, tag);
@@ -80,9 +76,9 @@ static int is_handled_apart(cairn_tag tag)
 }
 
 /*
- * Adds one requested key. A standard sequence key comes back as a sequence
- * without items, because the index keeps no sequences. Sets *unsupported
- * when a standard key has to be left out.
+ * Adds one requested key. A sequence key the row carries comes back with
+ * the row's items; another standard sequence key comes back without
+ * items. Sets *unsupported when a standard key has to be left out.
  */
 static int add_key(const qr_state *st, const cairn_dataset *attributes, cairn_dataset *out,
                    const cairn_element *requested, cairn_index_level level, int *non_ascii,
@@ -96,11 +92,14 @@ static int add_key(const qr_state *st, const cairn_dataset *attributes, cairn_da
     if (tag == TAG_INSTANCE_AVAILABILITY)
         return api->dataset_set_string(out, tag, CAIRN_VR_CS, "ONLINE") != CAIRN_OK;
     if (key != NULL && (key->returned_levels & (1u << level)) != 0)
-        return copy_value(st, attributes, out, tag, key->vr, non_ascii);
+        return qr_copy_value(st, attributes, out, tag, key->vr, non_ascii);
 
     stored = api->dataset_find(attributes, tag);
+    if (stored != NULL && api->element_vr(stored) == CAIRN_VR_SQ &&
+        api->element_vr(requested) == CAIRN_VR_SQ)
+        return qr_copy_sequence_key(st, requested, attributes, out, non_ascii);
     if (stored != NULL && api->element_vr(stored) != CAIRN_VR_SQ)
-        return copy_value(st, attributes, out, tag, api->element_vr(stored), non_ascii);
+        return qr_copy_value(st, attributes, out, tag, api->element_vr(stored), non_ascii);
     if (api->element_vr(requested) == CAIRN_VR_SQ && CAIRN_TAG_GROUP(tag) % 2 == 0)
         return api->dataset_set_empty_sequence(out, tag) != CAIRN_OK;
 
@@ -128,7 +127,7 @@ cairn_dataset *qr_find_response(const qr_state *st, const cairn_assoc *assoc,
     for (cairn_index_level above = model->top; above < level; above++) {
         const qr_key *key = qr_key_find(qr_unique_tag(above));
 
-        failed |= copy_value(st, row->attributes, out, key->tag, key->vr, &non_ascii);
+        failed |= qr_copy_value(st, row->attributes, out, key->tag, key->vr, &non_ascii);
     }
 
     for (size_t i = 0; i < count && !failed; i++) {

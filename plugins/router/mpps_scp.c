@@ -49,6 +49,20 @@ static void answer_failure(router *rt, cairn_reply *reply, cairn_dimse_status st
     rt->api->reply_set_error_comment(reply, comment);
 }
 
+/* Answers 0110 when the request's data set was sent but cannot be parsed. Returns true then. */
+static bool unparsable(router *rt, cairn_assoc *assoc, const cairn_message *request,
+                       cairn_reply *reply)
+{
+    const char *error = rt->api->message_error(request);
+
+    if (rt->api->message_dataset(request) != NULL || error == NULL)
+        return false;
+    rt->api->log_assoc(rt->self, assoc, CAIRN_LOG_WARN, "MPPS request rejected: its data set "
+                       "cannot be parsed: %s", error);
+    answer_failure(rt, reply, MPPS_STATUS_PROCESSING_FAILURE, "the data set cannot be parsed");
+    return true;
+}
+
 /* Queues the request's data set for every order filler. */
 static void forward(router *rt, cairn_assoc *assoc, const char *kind, const char *uid,
                     const cairn_dataset *ds)
@@ -80,6 +94,8 @@ cairn_status mpps_on_n_create(void *state, cairn_assoc *assoc, const cairn_messa
     mpps_error err = {0};
     cairn_status st;
 
+    if (unparsable(rt, assoc, request, reply))
+        return CAIRN_OK;
     if (mpps_check_instance_uid(uid, true, &err) != 0 ||
         mpps_check_create(&rt->rules, ds, &err) != 0) {
         api->log_assoc(rt->self, assoc, CAIRN_LOG_WARN, "MPPS N-CREATE %s rejected with 0x%04X: "
@@ -138,6 +154,8 @@ cairn_status mpps_on_n_set(void *state, cairn_assoc *assoc, const cairn_message 
     int64_t created_at_us = 0;
     cairn_status st;
 
+    if (unparsable(rt, assoc, request, reply))
+        return CAIRN_OK;
     if (mpps_check_instance_uid(uid, false, &err) != 0) {
         answer_error(rt, reply, &err, NULL);
         return CAIRN_OK;

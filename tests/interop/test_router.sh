@@ -275,6 +275,6 @@ sys.exit(0 if ok else 1)' "$TEST_TMP/ris-bscn.out" "$(cut -f3 "$TEST_TMP/bscn/ma
 expect_line '"op":"n-create","class":"1.2.840.10008.5.1.4.33"' "the IAN-only RIS gets an N-CREATE" \
     "$TEST_TMP/ris-ian.out"
 
-check_no_sanitizer_report
 stop_cairnd
+check_no_sanitizer_report
 finish

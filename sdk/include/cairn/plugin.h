@@ -66,7 +66,7 @@ typedef struct cairn_host_api cairn_host_api;
 /*
  * Called after an instance was archived (see subscribe_instance_stored).
  * attributes are its leading attributes, everything before Pixel Data, in
- * the received character set; file says where it is kept. Both are
+ * the received character set; file describes its stored file. Both are
  * borrowed for the call. Since SDK 1.0.
  */
 typedef void (*cairn_instance_stored_fn)(void *arg, const cairn_dataset *attributes,

@@ -56,7 +56,10 @@ build_deb() {
     cmake -S "$root" -B "$build_dir" \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_INSTALL_PREFIX=/usr \
+        -DCMAKE_INSTALL_SYSCONFDIR=/etc \
         -DCAIRN_SYSTEMD_UNIT_DIR=/lib/systemd/system \
+        -DCAIRN_SYSUSERS_DIR=/usr/lib/sysusers.d \
+        -DCAIRN_TMPFILES_DIR=/usr/lib/tmpfiles.d \
         -DCAIRN_WERROR=ON \
         -DCAIRN_BUILD_TESTS=OFF >/dev/null
     cmake --build "$build_dir" -j"$jobs"

@@ -12,19 +12,23 @@
 # packaging/build-packages.sh runs the build and CPack; packaging/rpm/
 # holds the RPM spec, which splits the same install tree the same way.
 #
-# Paths are for a system install (CMAKE_INSTALL_PREFIX=/usr), where
-# GNUInstallDirs gives /etc for the configuration and the distribution's
-# library folder (/usr/lib/x86_64-linux-gnu on Debian) for the plugins.
+# The packages are a system install: CMAKE_INSTALL_PREFIX=/usr and
+# CMAKE_INSTALL_SYSCONFDIR=/etc, where GNUInstallDirs gives the
+# distribution's library folder (/usr/lib/x86_64-linux-gnu on Debian) for
+# the plugins.
 
-set(CAIRN_SYSTEMD_UNIT_DIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CACHE PATH
+# Relative folders are taken from the install prefix, so that
+# `cmake --install --prefix DIR` puts everything under DIR. The package
+# builds pass absolute ones (/etc, /lib/systemd/system, ...).
+set(CAIRN_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
   "Folder of the systemd unit (Debian 12: /lib/systemd/system)")
-set(CAIRN_SYSUSERS_DIR "${CMAKE_INSTALL_PREFIX}/lib/sysusers.d" CACHE PATH
+set(CAIRN_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING
   "Folder of the sysusers.d file that declares the cairn user")
-set(CAIRN_TMPFILES_DIR "${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d" CACHE PATH
+set(CAIRN_TMPFILES_DIR "lib/tmpfiles.d" CACHE STRING
   "Folder of the tmpfiles.d file that creates /var/lib/cairn")
 
-set(CAIRN_CONFIG_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/cairn")
-set(CAIRN_CONFIG_PATH "${CAIRN_CONFIG_DIR}/cairn.conf")
+set(CAIRN_CONFIG_DIR "${CMAKE_INSTALL_SYSCONFDIR}/cairn")
+set(CAIRN_CONFIG_PATH "${CMAKE_INSTALL_FULL_SYSCONFDIR}/cairn/cairn.conf")
 set(CAIRN_DAEMON_PATH "${CMAKE_INSTALL_FULL_SBINDIR}/cairnd")
 set(CAIRN_EXAMPLES_DIR "${CMAKE_INSTALL_DATADIR}/cairn/examples")
 

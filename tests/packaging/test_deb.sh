@@ -54,13 +54,34 @@ skip() {
 }
 
 [ "$(id -u)" -eq 0 ] || skip "installing packages needs root"
-for tool in dpkg dpkg-deb dpkg-shlibdeps cpack cmake setpriv echoscu storescu dcmdump curl \
-    python3 pkg-config nm; do
+for tool in dpkg dpkg-deb dpkg-shlibdeps cpack cmake setpriv flock echoscu storescu dcmdump \
+    curl python3 pkg-config nm; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (run packaging/setup-debian.sh)"
 done
 for f in "$CT_FILE" "$MR_FILE"; do
     [ -f "$f" ] || skip "$f not found (install python3-pydicom)"
 done
+# Two runs at once (two checkouts testing on one machine) would install
+# and purge the same packages under each other, so they take turns.
+exec 9>/run/lock/cairn-packaging-test.lock
+if ! flock -w 300 9; then
+    echo "FAILED: another packaging test held /run/lock/cairn-packaging-test.lock for 300 s"
+    exit 1
+fi
+# A run killed before its cleanup (a ctest timeout) leaves this marker and
+# its packages; those are removed here rather than mistaken for a site's.
+MARKER=/run/lock/cairn-packaging-test.installed
+if [ -e "$MARKER" ]; then
+    echo "removing the packages of an earlier run that did not finish"
+    # shellcheck disable=SC2086
+    dpkg --purge $PACKAGES >/dev/null 2>&1
+    if [ "$(cat "$MARKER")" = "created-user" ]; then
+        userdel cairn 2>/dev/null
+        groupdel cairn 2>/dev/null
+        rm -rf /var/lib/cairn
+    fi
+    rm -f "$MARKER"
+fi
 if dpkg-query -W -f='${Status}' cairn 2>/dev/null | grep -q "ok installed"; then
     skip "a cairn package is already installed; this test would replace and purge it"
 fi
@@ -96,6 +117,7 @@ cleanup() {
         groupdel cairn 2>/dev/null
     fi
     [ "$STATE_EXISTED" -eq 1 ] || rm -rf /var/lib/cairn
+    rm -f "$MARKER"
 }
 trap cleanup EXIT
 
@@ -144,6 +166,11 @@ check "the cairn and cairn-dev packages were built" \
     -f "$(ls "$WORK"/build/packages/cairn-dev_*.deb 2>/dev/null | head -n 1)"
 
 INSTALLED=1
+if [ "$USER_EXISTED" -eq 0 ] && [ "$STATE_EXISTED" -eq 0 ]; then
+    echo created-user > "$MARKER"
+else
+    echo kept-user > "$MARKER"
+fi
 if ! dpkg_locked dpkg -i "${DEBS[@]}" > "$WORK/install.log"; then
     cat "$WORK/install.log"
     fail "dpkg -i ${DEBS[*]##*/}"
@@ -277,7 +304,7 @@ else
 fi
 # shellcheck disable=SC2046
 check "sample plugin builds with pkg-config --cflags --libs cairn-sdk" \
-    cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $(pkg-config --cflags --libs cairn-sdk) \
+    cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -pthread $(pkg-config --cflags --libs cairn-sdk) \
     -o "$WORK/ct-router-pc.so" "$SAMPLE/ct_router.c"
 check "pkg-config build exports only cairn_plugin_entry" \
     sh "$ROOT/tests/sdk/check-exports.sh" "$WORK/ct-router-pc.so"

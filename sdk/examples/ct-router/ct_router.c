@@ -1,22 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ct-router: a sample Cairn plugin that archives the CT images an AE
- * receives and forwards each newly archived one to a remote AE.
+ * ct-router: a sample Cairn plugin that forwards every CT image the
+ * archive stores to a remote AE, whichever AE or service stored it.
  *
- * It registers a storage service for the CT storage SOP classes only. An
- * AE that lists "ct-router" before "storage" in its plugins sends CT here
- * and every other storage class to the bundled storage plugin, because
- * the host picks the first listed plugin that serves a SOP class.
+ * It subscribes to the host's "instance stored" notification. The
+ * notification runs on the storing association's thread and must return
+ * quickly, so it only queues the instance; a worker thread of the plugin
+ * sends the queue to the destination on one association per batch.
  *
  * Configuration (plugins.ct-router):
  *   destination = "TITLE";  required: an AE title of the configuration's
- *                           remotes, which receives every CT
+ *                           remotes, which receives every CT image
+ *   calling_ae = "CAIRN";   our AE title on those associations
+ *   max_queue = 1000;       1..100000 images waiting; beyond it, new ones
+ *                           are logged and dropped
  *
- * The forward runs on the association's thread right after the C-STORE
- * response went out, so the modality never waits for the destination.
- * NOTE: a forward that fails is logged and not retried; a production
- * router would keep a queue that survives restarts.
+ * NOTE: an image whose forward fails is logged and dropped, and the
+ * queue lives in memory only. A production router would keep its queue
+ * in the index (the host's archive_outbox_* entries) and retry.
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,246 +29,220 @@
 
 #define AE_TITLE_MAX 16
 #define UID_MAX 64
+#define MODALITY_MAX 16
 
-/* The plugin's state, set once in init and read-only afterwards. */
+/* One stored CT image waiting to be forwarded. */
+typedef struct route_item {
+    struct route_item *next;
+    char sop_class[UID_MAX + 1];
+    char sop_instance[UID_MAX + 1];
+    char transfer_syntax[UID_MAX + 1];
+    char *path; /* relative to the storage folder; from the host's alloc */
+    uint64_t size;
+} route_item;
+
+/* The plugin's state. The settings are fixed after init; the queue is guarded by lock. */
 typedef struct router {
     const cairn_host_api *api;
     cairn_plugin *self;
-    const char *destination; /* owned by the host until shutdown */
+    const char *destination; /* configuration strings: owned by the host until shutdown */
+    const char *calling_ae;
+    size_t max_queue;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    route_item *head;
+    route_item *tail;
+    size_t queued;
+    int stopping;
+    pthread_t worker;
 } router;
-
-/* One instance to forward, from the handler to the after-response call. */
-typedef struct forward_job {
-    const router *rt;
-    char sop_class[UID_MAX + 1];
-    char sop_instance[UID_MAX + 1];
-    char study[UID_MAX + 1];
-    char series[UID_MAX + 1];
-} forward_job;
-
-/* The archived file of the instance, copied out of the index row. */
-typedef struct found_file {
-    const cairn_host_api *api;
-    int found;
-    char *path;
-    char *transfer_syntax;
-    uint64_t size;
-} found_file;
 
 static const char *const ct_sop_classes[] = {
     "1.2.840.10008.5.1.4.1.1.2",   /* CT Image Storage */
     "1.2.840.10008.5.1.4.1.1.2.1", /* Enhanced CT Image Storage */
     "1.2.840.10008.5.1.4.1.1.2.2", /* Legacy Converted Enhanced CT Image Storage */
 };
+#define CT_SOP_CLASS_COUNT (sizeof ct_sop_classes / sizeof ct_sop_classes[0])
 
 static router the_router;
 
-/* Copies a string into memory from the host's alloc; NULL when out of memory. */
-static char *copy_string(const cairn_host_api *api, const char *text)
+static void free_item(const cairn_host_api *api, route_item *item)
 {
-    size_t length = strlen(text) + 1;
-    char *copy = api->alloc(length);
-
-    if (copy != NULL)
-        memcpy(copy, text, length);
-    return copy;
+    api->free(item->path);
+    api->free(item);
 }
 
-/* Keeps the file of the first matching row (a cairn_index_row_fn). */
-static int keep_file(void *arg, const cairn_index_row *row)
+/* Copies value number 0 of a text attribute; non-zero when absent, empty or too long. */
+static int read_text(const cairn_host_api *api, const cairn_dataset *dataset, cairn_tag tag,
+                     char *buf, size_t size)
 {
-    found_file *found = arg;
-
-    if (row->file == NULL || row->file->path == NULL || row->file->transfer_syntax_uid == NULL)
-        return 0;
-    found->path = copy_string(found->api, row->file->path);
-    found->transfer_syntax = copy_string(found->api, row->file->transfer_syntax_uid);
-    found->size = row->file->size;
-    found->found = found->path != NULL && found->transfer_syntax != NULL;
-    return 1;
+    return api->dataset_get_string(dataset, tag, 0, buf, size) != CAIRN_OK || buf[0] == '\0';
 }
 
-/* Looks the instance up in the index, which says where its file is. */
-static cairn_status find_file(cairn_assoc *assoc, const forward_job *job, found_file *found)
+/* Builds a queue item from a stored instance; NULL when it is no CT image or on error. */
+static route_item *make_item(router *rt, const cairn_dataset *attributes,
+                             const cairn_instance_file *file)
 {
-    const cairn_host_api *api = job->rt->api;
-    cairn_index_query query = {.struct_size = sizeof query};
-    cairn_dataset *keys = api->dataset_create();
-    cairn_status rc;
+    const cairn_host_api *api = rt->api;
+    char modality[MODALITY_MAX + 1];
+    route_item *item;
+    size_t path_length;
 
-    if (keys == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-    rc = api->dataset_set_string(keys, CAIRN_TAG_STUDY_INSTANCE_UID, CAIRN_VR_UI, job->study);
-    if (rc == CAIRN_OK)
-        rc = api->dataset_set_string(keys, CAIRN_TAG_SERIES_INSTANCE_UID, CAIRN_VR_UI,
-                                     job->series);
-    if (rc == CAIRN_OK)
-        rc = api->dataset_set_string(keys, CAIRN_TAG_SOP_INSTANCE_UID, CAIRN_VR_UI,
-                                     job->sop_instance);
-    if (rc != CAIRN_OK)
-        goto out;
+    if (read_text(api, attributes, CAIRN_TAG_MODALITY, modality, sizeof modality) ||
+        strcmp(modality, "CT") != 0)
+        return NULL;
+    if (file->path == NULL || file->transfer_syntax_uid == NULL ||
+        strlen(file->transfer_syntax_uid) > UID_MAX)
+        return NULL;
 
-    query.level = CAIRN_LEVEL_INSTANCE;
-    query.keys = keys;
-    query.flags = CAIRN_QUERY_RELATIONAL;
-    query.max_matches = 1;
-    rc = api->archive_query(assoc, &query, keep_file, found);
-    if (rc == CAIRN_OK && !found->found)
-        rc = CAIRN_ERR_NOT_FOUND;
-
-out:
-    api->dataset_destroy(keys);
-    return rc;
-}
-
-/* Sends one archived instance to the destination on a new association. */
-static cairn_status send_file(cairn_assoc *assoc, const forward_job *job, const found_file *found,
-                              cairn_dimse_status *status)
-{
-    const cairn_host_api *api = job->rt->api;
-    const char *classes[] = {job->sop_class};
-    const char *syntaxes[] = {found->transfer_syntax};
-    cairn_instance_file file = {
-        .struct_size = sizeof file,
-        .path = found->path,
-        .size = found->size,
-        .transfer_syntax_uid = found->transfer_syntax,
-    };
-    cairn_outbound *outbound = NULL;
-    cairn_status rc;
-
-    rc = api->outbound_open(assoc, job->rt->destination, classes, syntaxes, 1, &outbound);
-    if (rc != CAIRN_OK)
-        return rc;
-    rc = api->outbound_store(outbound, &file, job->sop_class, job->sop_instance, NULL, 0, status);
-    api->outbound_close(outbound);
-    return rc;
+    item = api->alloc(sizeof *item);
+    if (item == NULL)
+        return NULL;
+    memset(item, 0, sizeof *item);
+    path_length = strlen(file->path) + 1;
+    item->path = api->alloc(path_length);
+    if (item->path == NULL ||
+        read_text(api, attributes, CAIRN_TAG_SOP_CLASS_UID, item->sop_class,
+                  sizeof item->sop_class) ||
+        read_text(api, attributes, CAIRN_TAG_SOP_INSTANCE_UID, item->sop_instance,
+                  sizeof item->sop_instance)) {
+        free_item(api, item);
+        return NULL;
+    }
+    memcpy(item->path, file->path, path_length);
+    snprintf(item->transfer_syntax, sizeof item->transfer_syntax, "%s",
+             file->transfer_syntax_uid);
+    item->size = file->size;
+    return item;
 }
 
 /*
- * Forwards one instance (given to assoc_after_response). assoc is NULL
- * when the C-STORE response could not be sent; the job is then dropped.
+ * Queues each stored CT image (a cairn_instance_stored_fn). Runs on the
+ * storing association's thread, so it only copies what the worker needs.
  */
-static void forward(void *arg, cairn_assoc *assoc)
+static void on_instance_stored(void *arg, const cairn_dataset *attributes,
+                               const cairn_instance_file *file)
 {
-    forward_job *job = arg;
-    const router *rt = job->rt;
-    found_file found = {.api = rt->api};
+    router *rt = arg;
+    route_item *item = make_item(rt, attributes, file);
+    int full;
+
+    if (item == NULL)
+        return;
+
+    pthread_mutex_lock(&rt->lock);
+    full = rt->queued >= rt->max_queue;
+    if (!full) {
+        if (rt->tail != NULL)
+            rt->tail->next = item;
+        else
+            rt->head = item;
+        rt->tail = item;
+        rt->queued++;
+        pthread_cond_signal(&rt->wake);
+    }
+    pthread_mutex_unlock(&rt->lock);
+
+    if (full) {
+        rt->api->log(rt->self, CAIRN_LOG_ERROR, "%s not forwarded to %s: %zu images already "
+                     "wait (max_queue)", item->sop_instance, rt->destination, rt->max_queue);
+        free_item(rt->api, item);
+    }
+}
+
+/* Sends one image on an open association and logs the outcome. */
+static void send_item(router *rt, cairn_outbound *outbound, const route_item *item)
+{
+    const cairn_host_api *api = rt->api;
+    cairn_instance_file file = {
+        .struct_size = sizeof file,
+        .path = item->path,
+        .size = item->size,
+        .transfer_syntax_uid = item->transfer_syntax,
+    };
     cairn_dimse_status status = 0;
     cairn_status rc;
 
-    if (assoc == NULL)
-        goto out;
-
-    rc = find_file(assoc, job, &found);
-    if (rc != CAIRN_OK) {
-        rt->api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "%s not forwarded: index lookup: %s",
-                           job->sop_instance, cairn_strerror(rc));
-        goto out;
-    }
-
-    rc = send_file(assoc, job, &found, &status);
+    rc = api->outbound_store(outbound, &file, item->sop_class, item->sop_instance, NULL, 0,
+                             &status);
     if (rc != CAIRN_OK)
-        rt->api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "%s not forwarded to %s: %s",
-                           job->sop_instance, rt->destination, cairn_strerror(rc));
+        api->log(rt->self, CAIRN_LOG_ERROR, "%s not forwarded to %s: %s", item->sop_instance,
+                 rt->destination, cairn_strerror(rc));
     else if (status != CAIRN_DIMSE_SUCCESS)
-        rt->api->log_assoc(rt->self, assoc, CAIRN_LOG_WARN,
-                           "%s forwarded to %s with status 0x%04X", job->sop_instance,
-                           rt->destination, status);
+        api->log(rt->self, CAIRN_LOG_WARN, "%s forwarded to %s with status 0x%04X",
+                 item->sop_instance, rt->destination, status);
     else
-        rt->api->log_assoc(rt->self, assoc, CAIRN_LOG_INFO, "%s forwarded to %s",
-                           job->sop_instance, rt->destination);
-
-out:
-    rt->api->free(found.path);
-    rt->api->free(found.transfer_syntax);
-    rt->api->free(job);
+        api->log(rt->self, CAIRN_LOG_INFO, "%s forwarded to %s", item->sop_instance,
+                 rt->destination);
 }
 
-/* Reads a UID of the data set into buf; non-zero when it is absent or too long. */
-static int read_uid(const cairn_host_api *api, const cairn_dataset *dataset, cairn_tag tag,
-                    char *buf)
-{
-    return api->dataset_get_string(dataset, tag, 0, buf, UID_MAX + 1) != CAIRN_OK ||
-           buf[0] == '\0';
-}
-
-/* Prepares the forward of a newly archived instance. */
-static void schedule_forward(const router *rt, cairn_assoc *assoc, const cairn_message *request,
-                             const cairn_dataset *dataset)
+/* Sends a batch of images on one association, then frees them. */
+static void send_batch(router *rt, route_item *batch)
 {
     const cairn_host_api *api = rt->api;
-    const char *sop_class = api->message_sop_class(request);
-    forward_job *job = api->alloc(sizeof *job);
-
-    if (job == NULL) {
-        api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "out of memory; instance not forwarded");
-        return;
-    }
-    memset(job, 0, sizeof *job);
-    job->rt = rt;
-    snprintf(job->sop_class, sizeof job->sop_class, "%s", sop_class != NULL ? sop_class : "");
-    if (job->sop_class[0] == '\0' ||
-        read_uid(api, dataset, CAIRN_TAG_SOP_INSTANCE_UID, job->sop_instance) ||
-        read_uid(api, dataset, CAIRN_TAG_STUDY_INSTANCE_UID, job->study) ||
-        read_uid(api, dataset, CAIRN_TAG_SERIES_INSTANCE_UID, job->series)) {
-        api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "instance without readable UIDs; "
-                       "not forwarded");
-        api->free(job);
-        return;
-    }
-    if (api->assoc_after_response(assoc, forward, job) != CAIRN_OK) {
-        api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "%s not forwarded: cannot schedule",
-                       job->sop_instance);
-        api->free(job);
-    }
-}
-
-/* C-STORE: archives the instance, then schedules its forward. */
-static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_message *request,
-                               cairn_reply *reply)
-{
-    const router *rt = state;
-    const cairn_host_api *api = rt->api;
-    const cairn_dataset *dataset = api->message_dataset(request);
-    cairn_store_outcome outcome;
+    cairn_outbound *outbound = NULL;
     cairn_status rc;
 
-    if (dataset == NULL) {
-        const char *why = api->message_error(request);
+    rc = api->remote_open(rt->calling_ae, rt->destination, ct_sop_classes, CT_SOP_CLASS_COUNT,
+                          &outbound);
+    if (rc != CAIRN_OK)
+        api->log(rt->self, CAIRN_LOG_ERROR, "cannot open an association to %s: %s",
+                 rt->destination, cairn_strerror(rc));
 
-        api->reply_set_status(reply, CAIRN_DIMSE_STORE_CANNOT_UNDERSTAND);
-        api->reply_set_error_comment(reply, why != NULL ? why : "no data set");
-        return CAIRN_OK;
+    while (batch != NULL) {
+        route_item *next = batch->next;
+
+        if (outbound != NULL)
+            send_item(rt, outbound, batch);
+        else
+            api->log(rt->self, CAIRN_LOG_ERROR, "%s not forwarded to %s", batch->sop_instance,
+                     rt->destination);
+        free_item(api, batch);
+        batch = next;
     }
+    api->outbound_close(outbound);
+}
 
-    rc = api->archive_store(assoc, request, CAIRN_DUPLICATE_KEEP, &outcome);
-    if (rc != CAIRN_OK) {
-        api->log_assoc(rt->self, assoc, CAIRN_LOG_ERROR, "archiving failed: %s",
-                       cairn_strerror(rc));
-        api->reply_set_status(reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES);
-        api->reply_set_error_comment(reply, cairn_strerror(rc));
-        return CAIRN_OK;
+/* The worker thread: takes the whole queue at a time until shutdown. */
+static void *run_worker(void *arg)
+{
+    router *rt = arg;
+
+    for (;;) {
+        route_item *batch;
+
+        pthread_mutex_lock(&rt->lock);
+        while (rt->head == NULL && !rt->stopping)
+            pthread_cond_wait(&rt->wake, &rt->lock);
+        if (rt->stopping) {
+            pthread_mutex_unlock(&rt->lock);
+            return NULL;
+        }
+        batch = rt->head;
+        rt->head = NULL;
+        rt->tail = NULL;
+        rt->queued = 0;
+        pthread_mutex_unlock(&rt->lock);
+
+        send_batch(rt, batch);
     }
-
-    /* A duplicate that was kept has been forwarded when it first arrived. */
-    if (outcome == CAIRN_STORE_STORED || outcome == CAIRN_STORE_REPLACED)
-        schedule_forward(rt, assoc, request, dataset);
-    api->reply_set_status(reply, CAIRN_DIMSE_SUCCESS);
-    return CAIRN_OK;
 }
 
 /* Reads and checks the plugin's configuration section. */
 static cairn_status read_config(router *rt, const cairn_config *config)
 {
-    static const char *const keys[] = {"destination"};
+    static const char *const keys[] = {"destination", "calling_ae", "max_queue"};
     const cairn_host_api *api = rt->api;
+    int64_t max_queue;
     size_t length;
 
-    if (api->config_check_keys(config, keys, sizeof keys / sizeof keys[0]) != CAIRN_OK)
+    if (api->config_check_keys(config, keys, sizeof keys / sizeof keys[0]) != CAIRN_OK ||
+        api->config_get_string(config, "destination", "", &rt->destination) != CAIRN_OK ||
+        api->config_get_string(config, "calling_ae", "CAIRN", &rt->calling_ae) != CAIRN_OK ||
+        api->config_get_int(config, "max_queue", 1000, 1, 100000, &max_queue) != CAIRN_OK)
         return CAIRN_ERR_CONFIG;
-    if (api->config_get_string(config, "destination", "", &rt->destination) != CAIRN_OK)
-        return CAIRN_ERR_CONFIG;
+    rt->max_queue = (size_t)max_queue;
 
     length = strlen(rt->destination);
     if (length == 0 || length > AE_TITLE_MAX) {
@@ -272,42 +251,98 @@ static cairn_status read_config(router *rt, const cairn_config *config)
                  "of one of the remotes", AE_TITLE_MAX);
         return CAIRN_ERR_CONFIG;
     }
+    length = strlen(rt->calling_ae);
+    if (length == 0 || length > AE_TITLE_MAX) {
+        api->log(rt->self, CAIRN_LOG_ERROR,
+                 "plugins.ct-router.calling_ae: \"%s\" is not an AE title of 1 to %d "
+                 "characters", rt->calling_ae, AE_TITLE_MAX);
+        return CAIRN_ERR_CONFIG;
+    }
     return CAIRN_OK;
+}
+
+/* Stops the worker and frees what is still queued. */
+static void router_shutdown(void *state)
+{
+    router *rt = state;
+    size_t dropped = 0;
+
+    pthread_mutex_lock(&rt->lock);
+    rt->stopping = 1;
+    pthread_cond_signal(&rt->wake);
+    pthread_mutex_unlock(&rt->lock);
+    pthread_join(rt->worker, NULL);
+
+    while (rt->head != NULL) {
+        route_item *next = rt->head->next;
+
+        free_item(rt->api, rt->head);
+        rt->head = next;
+        dropped++;
+    }
+    if (dropped > 0)
+        rt->api->log(rt->self, CAIRN_LOG_WARN, "%zu CT images not forwarded at shutdown",
+                     dropped);
+    pthread_cond_destroy(&rt->wake);
+    pthread_mutex_destroy(&rt->lock);
 }
 
 static cairn_status router_init(cairn_plugin *self, const cairn_host_api *api,
                                 const cairn_config *config, void **state)
 {
     router *rt = &the_router;
-    cairn_service service = {
-        .struct_size = sizeof service,
-        .roles = CAIRN_ROLE_SCP,
-        .name = "ct-router",
-        .sop_classes = ct_sop_classes,
-        .sop_class_count = sizeof ct_sop_classes / sizeof ct_sop_classes[0],
-        .state = rt,
-        .on_c_store = on_c_store,
-    };
     cairn_status rc;
 
     *state = NULL;
+    memset(rt, 0, sizeof *rt);
     rt->api = api;
     rt->self = self;
+
+    /* subscribe_instance_stored and remote_open came after SDK 1.0's first entries. */
+    if (!CAIRN_HOST_HAS(api, remote_open)) {
+        api->log(self, CAIRN_LOG_ERROR, "this cairnd lacks subscribe_instance_stored or "
+                 "remote_open; upgrade it");
+        return CAIRN_ERR_ABI;
+    }
     rc = read_config(rt, config);
     if (rc != CAIRN_OK)
         return rc;
 
-    api->log(self, CAIRN_LOG_INFO, "forwarding CT images to %s", rt->destination);
-    return api->register_service(self, &service);
+    if (pthread_mutex_init(&rt->lock, NULL) != 0)
+        return CAIRN_ERR_NO_MEMORY;
+    if (pthread_cond_init(&rt->wake, NULL) != 0) {
+        pthread_mutex_destroy(&rt->lock);
+        return CAIRN_ERR_NO_MEMORY;
+    }
+    if (pthread_create(&rt->worker, NULL, run_worker, rt) != 0) {
+        pthread_cond_destroy(&rt->wake);
+        pthread_mutex_destroy(&rt->lock);
+        api->log(self, CAIRN_LOG_ERROR, "cannot start the worker thread");
+        return CAIRN_ERR_NO_MEMORY;
+    }
+
+    /* The host calls shutdown only after a successful init, so a failure here stops the worker. */
+    rc = api->subscribe_instance_stored(self, on_instance_stored, rt);
+    if (rc != CAIRN_OK) {
+        api->log(self, CAIRN_LOG_ERROR, "cannot subscribe to stored instances: %s",
+                 cairn_strerror(rc));
+        router_shutdown(rt);
+        return rc;
+    }
+    *state = rt;
+
+    api->log(self, CAIRN_LOG_INFO, "forwarding every stored CT image to %s as %s",
+             rt->destination, rt->calling_ae);
+    return CAIRN_OK;
 }
 
 static const cairn_plugin_descriptor descriptor = {
     CAIRN_PLUGIN_DESCRIPTOR_HEADER,
     "ct-router",
     "1.0.0",
-    "Archives CT images and forwards each to a remote AE",
+    "Forwards every stored CT image to a remote AE",
     router_init,
-    NULL,
+    router_shutdown,
 };
 
 CAIRN_PLUGIN_EXPORT const cairn_plugin_descriptor *cairn_plugin_entry(void)

@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# Test of the ct-router sample against a real cairnd: starts the daemon
-# with the plugin and the bundled ones, a DCMTK storescp as the
-# destination, sends one CT and one MR image with storescu, and checks
-# that only the CT reached the destination and both were archived. Also
-# checks that cairnd --check-config rejects a section without destination.
+# Test of the ct-router sample against a real cairnd. It starts the daemon
+# with the plugin and the bundled storage plugin, and a DCMTK storescp as
+# the destination. It sends one MR and then one CT image with storescu and
+# checks that only the CT reached the destination, that both were archived,
+# and that cairnd stops cleanly. It also checks that cairnd --check-config
+# rejects a section without destination.
 #
 # Usage: test_ct_router.sh CAIRND PLUGIN_DIR CT_ROUTER_SO
 # Needs: DCMTK (echoscu, storescu, storescp, dcmdump), python3 and the
@@ -63,7 +64,7 @@ plugins = {
 };
 aes = (
   { title = "ROUTER"; port = $PORT; bind = "127.0.0.1";
-    plugins = [ "verification", "ct-router", "storage" ]; }
+    plugins = [ "verification", "storage" ]; }
 );
 remotes = (
   { title = "CTVIEWER"; host = "127.0.0.1"; port = $DEST_PORT; }
@@ -85,7 +86,7 @@ elif ! grep -q "plugins.ct-router.destination" "$WORK/bad.log"; then
     cat "$WORK/bad.log"
 fi
 
-write_config "$WORK/cairn.conf" 'destination = "CTVIEWER";'
+write_config "$WORK/cairn.conf" 'destination = "CTVIEWER"; calling_ae = "ROUTER";'
 "$CAIRND" --check-config --config "$WORK/cairn.conf" > "$WORK/check.log" 2>&1 ||
     { cat "$WORK/check.log"; fail "check-config rejected the test configuration"; }
 
@@ -110,11 +111,12 @@ if [ "$ready" -ne 1 ]; then
     exit 1
 fi
 
-# One association with both images: the CT is forwarded before the MR is read.
-storescu -aec ROUTER 127.0.0.1 "$PORT" "$CT_FILE" "$MR_FILE" > "$WORK/storescu.log" 2>&1 ||
+# The MR goes first: the router sends in the order images were stored, so
+# once the CT has arrived, a wrongly forwarded MR would have arrived too.
+storescu -aec ROUTER 127.0.0.1 "$PORT" "$MR_FILE" "$CT_FILE" > "$WORK/storescu.log" 2>&1 ||
     { cat "$WORK/storescu.log"; fail "storescu to ROUTER failed"; }
 
-# The forward runs after the response; wait at most 10 s for it.
+# The router's worker forwards in the background; wait at most 10 s.
 received=""
 for _ in $(seq 1 100); do
     received=$(find "$WORK/received" -type f | head -n 1)
@@ -134,9 +136,16 @@ grep -q "forwarded to CTVIEWER" "$WORK/cairnd.log" || fail "cairnd log lacks 'fo
 archived=$(find "$WORK/storage" -type f -name '*.dcm' | wc -l)
 [ "$archived" -eq 2 ] || fail "the archive holds $archived files, expected 2 (CT and MR)"
 
+kill -TERM "$CAIRND_PID"
+wait "$CAIRND_PID"
+status=$?
+CAIRND_PID=""
+[ "$status" -eq 0 ] || fail "cairnd exited with status $status after SIGTERM"
+grep -q "ERROR" "$WORK/cairnd.log" && fail "cairnd logged errors"
+
 if [ "$FAILED" -ne 0 ]; then
     echo "--- cairnd log"
     cat "$WORK/cairnd.log"
     exit 1
 fi
-echo "ct-router: CT forwarded, MR archived only, bad configuration rejected"
+echo "ct-router: CT forwarded, MR archived only, clean stop, bad configuration rejected"

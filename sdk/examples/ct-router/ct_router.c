@@ -298,7 +298,7 @@ static cairn_status router_init(cairn_plugin *self, const cairn_host_api *api,
     rt->api = api;
     rt->self = self;
 
-    /* subscribe_instance_stored and remote_open came after SDK 1.0's first entries. */
+    /* A host built before these entries were appended hands a shorter table. */
     if (!CAIRN_HOST_HAS(api, remote_open)) {
         api->log(self, CAIRN_LOG_ERROR, "this cairnd lacks subscribe_instance_stored or "
                  "remote_open; upgrade it");

@@ -148,9 +148,10 @@ as_cairn() {
     setpriv --reuid=cairn --regid=cairn --init-groups -- "$@"
 }
 
-rm -rf "$WORK"
+# WORK/build is kept between runs, so that a rerun builds incrementally.
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
+rm -rf "$WORK/ct-router" "$WORK/ct-router-pc.so" "$WORK"/*.log "$WORK/files.txt"
 
 # --- Build and install.
 

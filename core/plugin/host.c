@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "archive/archive_detached.h"
+#include "archive/archive_lease.h"
 #include "archive/archive_reject.h"
 #include "archive/archive_router.h"
 #include "commit/commit_host.h"
@@ -132,6 +133,10 @@ static const cairn_host_api host_api = {
 
     .config_get_groups = plugin_config_get_groups,
     .commitment_report_received = commit_host_report_received,
+
+    .archive_lease_acquire = archive_host_lease_acquire,
+    .archive_lease_release = archive_host_lease_release,
+    .archive_lease_ms = archive_host_lease_ms,
 };
 
 const cairn_host_api *plugin_host_api(void)

@@ -69,6 +69,8 @@ typedef struct router {
     bool work_pending;         /* a message was queued or a study changed since the last pass */
     pthread_t thread;
     bool thread_started;
+    bool outbox_leased;        /* this node holds the outbox lease (delivery thread only) */
+    int64_t lease_renewed_us;  /* when it was last taken or renewed */
 } router;
 
 /* mpps_scp.c: the N-CREATE and N-SET handlers. */
@@ -94,6 +96,16 @@ int router_thread_start(router *rt);
 void router_thread_stop(router *rt);
 void router_wake(router *rt);
 int64_t router_now_us(void);
+
+/*
+ * router_lease.c: of several nodes on one index, the one holding the
+ * outbox lease delivers. router_outbox_leased takes or renews the lease
+ * when due and returns true while this node may deliver;
+ * router_lease_check_us is the longest wait between two calls.
+ */
+bool router_outbox_leased(router *rt);
+int64_t router_lease_check_us(router *rt);
+void router_outbox_lease_release(router *rt);
 
 /* router_notify.c: study completion and the notifications. */
 void router_on_instance_stored(void *arg, const cairn_dataset *attributes,

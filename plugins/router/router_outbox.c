@@ -311,7 +311,14 @@ static int64_t deliver_pass(router *rt)
     int64_t now_us = router_now_us(), next_due = now_us + IDLE_WAIT_US;
     size_t delivered = 0;
     bool *done;
-    cairn_status st = rt->api->archive_outbox_list("", collect, &list);
+    cairn_status st;
+
+    /* Another node delivers, or the archive is not open yet: look again soon. */
+    if (!router_outbox_leased(rt))
+        return now_us + ARCHIVE_WAIT_US;
+    if (next_due > now_us + router_lease_check_us(rt))
+        next_due = now_us + router_lease_check_us(rt);
+    st = rt->api->archive_outbox_list("", collect, &list);
 
     if (st == CAIRN_ERR_BUSY) {
         free_list(&list);
@@ -345,6 +352,8 @@ static int64_t deliver_pass(router *rt)
             break;
         }
         pthread_mutex_unlock(&rt->lock);
+        if (!router_outbox_leased(rt))
+            break;
 
         if (send_one(rt, p, error, sizeof error, &unreachable_now) == CAIRN_OK) {
             rt->api->archive_outbox_delete(p->id);
@@ -395,6 +404,7 @@ static void *run(void *arg)
         pthread_cond_timedwait(&rt->wake, &rt->lock, &until);
     }
     pthread_mutex_unlock(&rt->lock);
+    router_outbox_lease_release(rt);
     return NULL;
 }
 

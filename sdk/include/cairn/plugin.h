@@ -572,10 +572,34 @@ struct cairn_host_api {
      */
     cairn_status (*commitment_report_received)(cairn_assoc *assoc, const cairn_message *request,
                                                cairn_reply *reply);
+
+    /*
+     * --- Since SDK 1.0: leases, for work kept in the index that several
+     * cairnd nodes on one database could each do, such as draining the
+     * outbox. Take the lease of a key of the plugin's own (e.g.
+     * "router:outbox") before each pass over the work, skip the pass on
+     * CAIRN_ERR_BUSY (another node holds it), and renew it at least every
+     * third of archive_lease_ms() while the work goes on, so that of the
+     * nodes exactly one does the work and another takes over within one
+     * lease length after that node stops.
+     */
+
+    /*
+     * Takes or renews the lease of key for this node (node.name) for
+     * ttl_ms milliseconds, 0 meaning node.lease_seconds. CAIRN_ERR_BUSY
+     * while another node holds the lease, and before the archive opens;
+     * CAIRN_ERR_UNSUPPORTED when the index back end has no leases, so this
+     * node is the only one and may go ahead.
+     */
+    cairn_status (*archive_lease_acquire)(const char *key, uint32_t ttl_ms);
+    /* Gives up the lease of key when this node holds it; CAIRN_ERR_NOT_FOUND otherwise. */
+    cairn_status (*archive_lease_release)(const char *key);
+    /* Returns node.lease_seconds in milliseconds. */
+    uint32_t (*archive_lease_ms)(void);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 83 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 86 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

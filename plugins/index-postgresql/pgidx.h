@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "cairn/plugin.h"
+#include "seqidx.h"
 
 /* Settings read in init; one per loaded plugin. */
 typedef struct pgidx_backend {
@@ -117,6 +118,7 @@ typedef struct pgidx_record {
     char *transfer_syntax;
     int64_t received_at_us;
     char *calling_ae;
+    seqidx_set sequences; /* kept sequences (seqidx.h) */
 } pgidx_record;
 
 /* Logs through the host with the plugin's name. */
@@ -180,6 +182,16 @@ cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path);
 cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);
+
+/* seq_store.c: the kept sequences of one store; owners[level] is the row id of each level */
+cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
+                             const seqidx_set *set, const char *const owners[5]);
+cairn_status pgidx_seq_instance_id(const pgidx_backend *backend, pgidx_conn *conn,
+                                   const char *sop_uid, char id[24]);
+
+/* seq_query.c: adds to row the items of a seq_GGGGEEEE column; other columns are ignored */
+cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,
+                                  const PGresult *result, int row_number, int column);
 
 /* rows.c: the columns of a listed or queried row and their delivery */
 typedef struct query_sql query_sql;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "query_sql.h"
+#include "seq_query.h"
 
 /* One query: its statement and where its rows go. */
 typedef struct query_call {
@@ -53,6 +54,7 @@ cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
                          cairn_index_row_fn fn, void *arg)
 {
     query_sql sql = {.length = 0};
+    pgidx_seq_keys seq_keys = {.count = 0};
     query_call call = {.sql = &sql, .fn = fn, .arg = arg};
     cairn_status status;
 
@@ -65,7 +67,11 @@ cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
 
     query_sql_add(&sql, "SELECT ");
     pgidx_row_columns(&sql, query->level, true);
-    status = query_sql_build_match(index->backend, query, &sql);
+    status = pgidx_seq_read(index->backend, query, &seq_keys);
+    if (status == CAIRN_OK)
+        status = pgidx_seq_columns(index->backend, &sql, &seq_keys, query->level, query->flags);
+    if (status == CAIRN_OK)
+        status = query_sql_build_match(index->backend, query, &seq_keys, &sql);
     if (status != CAIRN_OK)
         goto out;
     query_sql_add(&sql, " ORDER BY ");
@@ -85,5 +91,6 @@ cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
 
 out:
     query_sql_free(&sql);
+    pgidx_seq_free(&seq_keys);
     return status;
 }

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "query_sql.h"
+#include "seq_query.h"
 
 /* At most this many values in one list of UIDs or of modalities. */
 #define MAX_LIST_VALUES 1000
@@ -796,10 +797,11 @@ static cairn_status add_condition(const pgidx_backend *backend, query_sql *sql,
 /* Appends the conditions of the keys of one level; combined marks keys already matched. */
 static cairn_status add_level_conditions(const pgidx_backend *backend, query_sql *sql,
                                          key_value *values, const bool *combined,
+                                         const pgidx_seq_keys *seq_keys,
                                          cairn_index_level level,
                                          const match_options *options)
 {
-    cairn_status status = CAIRN_OK;
+    cairn_status status = pgidx_seq_conditions(backend, sql, seq_keys, level, options->flags);
 
     for (size_t k = 0; k < MATCH_KEY_COUNT && status == CAIRN_OK; k++) {
         if (values[k].text == NULL || match_keys[k].level != level || combined[k])
@@ -820,7 +822,7 @@ static size_t key_index(cairn_tag tag)
 }
 
 cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_index_query *query,
-                                   query_sql *sql)
+                                   const pgidx_seq_keys *seq_keys, query_sql *sql)
 {
     key_value values[MATCH_KEY_COUNT];
     bool combined[MATCH_KEY_COUNT] = {false};
@@ -841,6 +843,8 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
     }
     if (status != CAIRN_OK)
         goto out;
+    if (pgidx_seq_deepest(seq_keys) > deepest)
+        deepest = pgidx_seq_deepest(seq_keys);
 
     query_sql_add(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
@@ -859,8 +863,8 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
         combined[date] = combined[time] = done;
     }
     for (int l = CAIRN_LEVEL_PATIENT; l <= (int)level && status == CAIRN_OK; l++)
-        status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      &options);
+        status = add_level_conditions(backend, sql, values, combined, seq_keys,
+                                      (cairn_index_level)l, &options);
     if (status != CAIRN_OK || deepest == level)
         goto out;
 
@@ -883,8 +887,8 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
         combined[date] = combined[time] = done;
     }
     for (int l = (int)level + 1; l <= (int)deepest && status == CAIRN_OK; l++)
-        status = add_level_conditions(backend, sql, values, combined, (cairn_index_level)l,
-                                      &options);
+        status = add_level_conditions(backend, sql, values, combined, seq_keys,
+                                      (cairn_index_level)l, &options);
     query_sql_add(sql, ")");
 
 out:

@@ -34,8 +34,9 @@ void query_sql_free(query_sql *sql);
  * CAIRN_ERR_INVALID_ARGUMENT (logged) on a key value that cannot be
  * matched, such as a date range with an invalid date.
  */
+struct pgidx_seq_keys;
 cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_index_query *query,
-                                   query_sql *sql);
+                                   const struct pgidx_seq_keys *seq_keys, query_sql *sql);
 
 /*
  * Returns a malloc'd LIKE pattern of a DICOM value: "*" becomes "%", "?"

@@ -155,6 +155,7 @@ void pgidx_record_free(pgidx_record *record)
         free(*texts[i]);
         *texts[i] = NULL;
     }
+    seqidx_set_free(&record->sequences);
 }
 
 /* Checks that the UID read for tag is present and valid. */
@@ -280,6 +281,7 @@ cairn_status pgidx_record_read(const pgidx_backend *backend, const cairn_dataset
     pgidx_utf8_clean(record->calling_ae);
     record->size = file->size;
     record->received_at_us = file->received_at_us;
+    status = seqidx_extract(backend->api, attributes, &record->sequences);
 
 out:
     if (status != CAIRN_OK)

@@ -189,7 +189,14 @@ cairn_status pgidx_deliver_row(const pgidx_backend *backend, const PGresult *res
         file.received_at_us = pgidx_int(result, row, c + 3);
         file.calling_ae = PQgetvalue(result, row, c + 4);
         out.file = &file;
+        c += 5;
     }
+
+    /* Sequence columns of a query (seq_query.c) follow the row's own. */
+    for (; c < PQnfields(result) && status == CAIRN_OK; c++)
+        status = pgidx_seq_add_column(backend, attributes, result, row, c);
+    if (status != CAIRN_OK)
+        goto out;
     out.attributes = attributes;
     *stop = fn(arg, &out);
 

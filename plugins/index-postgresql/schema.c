@@ -164,11 +164,56 @@ static const char schema_v3[] =
     "    expires_at timestamptz NOT NULL\n"
     ");\n";
 
+/*
+ * Version 4: sequence items for sequence matching (seq_query.c). A
+ * top-level item belongs to the row owner of its level (1 to 4) and keeps
+ * its encoding for responses. A nested item has level 0 and its parent
+ * item as owner. seq_value contains one row per value of an item
+ * attribute: value as the matching compares it (DA and TM as keys) and
+ * folded, the case-folded value of a PN. Triggers remove the items of a
+ * removed level row. Instances stored before this version have no
+ * sequences indexed.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE seq_item (\n"
+    "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+    "    level integer NOT NULL,\n"
+    "    owner bigint NOT NULL,\n"
+    "    parent bigint REFERENCES seq_item (id) ON DELETE CASCADE,\n"
+    "    tag bigint NOT NULL,\n"
+    "    position integer NOT NULL,\n"
+    "    data bytea\n"
+    ");\n"
+    "CREATE INDEX seq_item_owner ON seq_item (level, owner, tag, position);\n"
+    "CREATE INDEX seq_item_parent ON seq_item (parent) WHERE parent IS NOT NULL;\n"
+    "CREATE TABLE seq_value (\n"
+    "    item bigint NOT NULL REFERENCES seq_item (id) ON DELETE CASCADE,\n"
+    "    tag bigint NOT NULL,\n"
+    "    value text COLLATE \"C\" NOT NULL,\n"
+    "    folded text COLLATE \"C\",\n"
+    "    PRIMARY KEY (item, tag, value)\n"
+    ");\n"
+    "CREATE INDEX seq_value_value ON seq_value (tag, value);\n"
+    "CREATE FUNCTION cairn_seq_owner_removed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "    DELETE FROM seq_item WHERE level = TG_ARGV[0]::integer AND owner = OLD.id;\n"
+    "    RETURN OLD;\n"
+    "END $$;\n"
+    "CREATE TRIGGER seq_patient_removed AFTER DELETE ON patient FOR EACH ROW\n"
+    "    EXECUTE FUNCTION cairn_seq_owner_removed('1');\n"
+    "CREATE TRIGGER seq_study_removed AFTER DELETE ON study FOR EACH ROW\n"
+    "    EXECUTE FUNCTION cairn_seq_owner_removed('2');\n"
+    "CREATE TRIGGER seq_series_removed AFTER DELETE ON series FOR EACH ROW\n"
+    "    EXECUTE FUNCTION cairn_seq_owner_removed('3');\n"
+    "CREATE TRIGGER seq_instance_removed AFTER DELETE ON instance FOR EACH ROW\n"
+    "    EXECUTE FUNCTION cairn_seq_owner_removed('4');\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

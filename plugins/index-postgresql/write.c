@@ -308,6 +308,14 @@ static cairn_status store_body(const pgidx_backend *backend, pgidx_conn *conn, v
         status = file_series(backend, conn, record, study, series);
     if (status == CAIRN_OK)
         status = insert_instance(backend, conn, record, series);
+    if (status == CAIRN_OK && record->sequences.count > 0) {
+        char instance[24];
+        const char *owners[5] = {NULL, patient, study, series, instance};
+
+        status = pgidx_seq_instance_id(backend, conn, record->sop_uid, instance);
+        if (status == CAIRN_OK)
+            status = pgidx_seq_store(backend, conn, &record->sequences, owners);
+    }
     if (status != CAIRN_OK || !existing.found)
         goto out;
 

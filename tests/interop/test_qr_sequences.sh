@@ -4,7 +4,7 @@
 # Sequence matching (PS3.4 C.2.2.2.6) over the network. pydicom writes
 # three CT instances with a Procedure Code Sequence of three, one and no
 # items and a Request Attributes Sequence with a nested Scheduled Protocol
-# Code Sequence (qr_sequences.py); storescu stores them, and DCMTK findscu
+# Code Sequence (qr_sequences.py). storescu stores them. Then DCMTK findscu
 # queries with sequence keys: a match, no match, a wildcard inside an
 # item, a name inside an item in another character set, a nested key, an
 # empty sequence key that returns every stored item, and responses that
@@ -35,9 +35,9 @@ check "pydicom writes the instances" test -e "$files/seq-3.dcm"
 timeout 60 storescu -aec CAIRN 127.0.0.1 "$PORT" "$files"/seq-*.dcm > "$TEST_TMP/storescu.log" 2>&1
 check "storescu stores the instances" test $? -eq 0
 
-# find NAME LEVEL FINDSCU_KEYS...: runs a Study Root C-FIND at LEVEL and
+# find_responses NAME LEVEL FINDSCU_KEYS...: runs a Study Root C-FIND at LEVEL and
 # prints the responses through qr_sequences.py show, one line each.
-find() {
+find_responses() {
     local dir="$TEST_TMP/find/$1"
     local level=$2
     shift 2
@@ -53,14 +53,14 @@ find() {
     /usr/bin/python3 "$HELPER" show "$@"
 }
 
-# expect NAME EXPECTED LEVEL FINDSCU_KEYS...: checks the responses of find.
+# expect NAME EXPECTED LEVEL FINDSCU_KEYS...: checks the responses of find_responses.
 expect() {
     local name=$1
     local expected=$2
     local level=$3
     local got
     shift 3
-    got=$(find "$name" "$level" "$@")
+    got=$(find_responses "$name" "$level" "$@")
     if [ "$got" = "$expected" ]; then
         pass "C-FIND $name"
     else

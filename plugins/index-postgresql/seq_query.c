@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sequence matching (PS3.4 C.2.2.2.6) on the sequences the index keeps
+ * (seqidx.h, seq_store.c). A sequence key whose item contains matching keys
+ * matches a row when one of the row's stored items matches every one of
+ * them:
+ *
+ *   EXISTS (SELECT 1 FROM seq_item s1 WHERE s1.level = L
+ *           AND s1.owner = <row>.id AND s1.tag = $n
+ *           AND EXISTS (SELECT 1 FROM seq_value v WHERE v.item = s1.id
+ *                       AND v.tag = $n AND <value condition>)
+ *           AND ...)
+ *
+ * one EXISTS per item key, each a seek on seq_value's primary key, so the
+ * query stays one statement whatever the number of rows. An item key
+ * that is itself a sequence key matches the same way one level down. A
+ * sequence key without matching keys matches every row.
+ *
+ * Every sequence key of the query level or above also adds a column to
+ * the SELECT list, named seq_GGGGEEEE after the sequence tag: the stored
+ * items that match, as "position:HEX" text, which rows.c hands to
+ * pgidx_seq_add_column. So the row carries only the matching items, or
+ * every item for a universal key. This file mirrors the SQLite back
+ * end's query_seq.c, with LIKE in place of GLOB.
+ *
+ * Item values match as top-level values do: single value, list of UIDs,
+ * wildcard on text VRs, DA and TM ranges on their normalised keys, PN
+ * case-insensitively on the folded whole name unless the query asks for
+ * case, and "" (empty value) when the item has no value for the key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_sql.h"
+#include "seq_query.h"
+
+/* At most this many UIDs in one list. */
+#define MAX_LIST_VALUES 1000
+
+/* The row table alias of each level. */
+static const char *const level_alias[] = {
+    [CAIRN_LEVEL_PATIENT] = "p",
+    [CAIRN_LEVEL_STUDY] = "st",
+    [CAIRN_LEVEL_SERIES] = "se",
+    [CAIRN_LEVEL_INSTANCE] = "i",
+};
+
+cairn_status pgidx_seq_read(const pgidx_backend *backend, const cairn_index_query *query,
+                            pgidx_seq_keys *keys)
+{
+    memset(keys, 0, sizeof(*keys));
+    return seqidx_read_keys(backend->api, query->keys, &keys->keys, &keys->count);
+}
+
+void pgidx_seq_free(pgidx_seq_keys *keys)
+{
+    seqidx_keys_free(keys->keys, keys->count);
+    memset(keys, 0, sizeof(*keys));
+}
+
+static bool has_wildcard(const char *value)
+{
+    return strpbrk(value, "*?") != NULL;
+}
+
+/* Appends "column = $n" or "column LIKE $n" for value. */
+static cairn_status add_text(query_sql *sql, const char *column, const char *value)
+{
+    char *pattern;
+
+    query_sql_add(sql, column);
+    if (!has_wildcard(value)) {
+        query_sql_add(sql, " = ");
+        query_sql_add_text(sql, value);
+        return CAIRN_OK;
+    }
+    pattern = query_like_pattern(value);
+    if (pattern == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    query_sql_add(sql, " LIKE ");
+    query_sql_add_text(sql, pattern);
+    free(pattern);
+    return CAIRN_OK;
+}
+
+/* Appends "v.value IN (...)" for a list of UIDs separated by backslashes. */
+static cairn_status add_uid_list(const pgidx_backend *backend, query_sql *sql,
+                                 const char *value)
+{
+    char *copy = strdup(value);
+    char *saveptr = NULL;
+    size_t count = 0;
+
+    if (copy == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    query_sql_add(sql, "v.value IN (");
+    for (char *uid = strtok_r(copy, "\\", &saveptr); uid != NULL;
+         uid = strtok_r(NULL, "\\", &saveptr)) {
+        uid += strspn(uid, " ");
+        uid[strcspn(uid, " ")] = '\0';
+        if (uid[0] == '\0')
+            continue;
+        if (count == MAX_LIST_VALUES) {
+            free(copy);
+            pgidx_log(backend, CAIRN_LOG_WARN, "a sequence item key lists more than %d UIDs",
+                       MAX_LIST_VALUES);
+            return CAIRN_ERR_INVALID_ARGUMENT;
+        }
+        query_sql_add(sql, count > 0 ? ", " : "");
+        query_sql_add_text(sql, uid);
+        count++;
+    }
+    query_sql_add(sql, count == 0 ? "NULL)" : ")");
+    free(copy);
+    return CAIRN_OK;
+}
+
+/* Normalises one DA or TM bound; upper chooses the end of a partial time. */
+static bool bound_key(cairn_vr vr, const char *text, bool upper, char key[PGIDX_TIME_KEY_SIZE])
+{
+    if (vr == CAIRN_VR_DA)
+        return pgidx_date_key(text, key);
+    return pgidx_time_key(text, upper, key);
+}
+
+/* Appends the condition of a DA or TM item key: a single value or a range. */
+static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sql,
+                                     const seqidx_item_key *key)
+{
+    char low_text[40] = "";
+    char high_text[40] = "";
+    char low[PGIDX_TIME_KEY_SIZE];
+    char high[PGIDX_TIME_KEY_SIZE];
+    const char *dash = strchr(key->value, '-');
+    bool ok;
+
+    if (dash == NULL) {
+        ok = bound_key(key->vr, key->value, false, low);
+        if (ok) {
+            query_sql_add(sql, "v.value = ");
+            query_sql_add_text(sql, low);
+        }
+    } else {
+        size_t low_length = (size_t)(dash - key->value);
+
+        ok = low_length < sizeof(low_text) && strlen(dash + 1) < sizeof(high_text) &&
+             (low_length > 0 || dash[1] != '\0');
+        if (ok) {
+            memcpy(low_text, key->value, low_length);
+            low_text[low_length] = '\0';
+            strcpy(high_text, dash + 1);
+            low_text[strcspn(low_text, " ")] = '\0';
+            memmove(high_text, high_text + strspn(high_text, " "),
+                    strlen(high_text + strspn(high_text, " ")) + 1);
+            ok = (low_text[0] == '\0' || bound_key(key->vr, low_text, false, low)) &&
+                 (high_text[0] == '\0' || bound_key(key->vr, high_text, true, high));
+        }
+        if (ok) {
+            query_sql_add(sql, "v.value <> ''");
+            if (low_text[0] != '\0') {
+                query_sql_add(sql, " AND v.value >= ");
+                query_sql_add_text(sql, low);
+            }
+            if (high_text[0] != '\0') {
+                query_sql_add(sql, " AND v.value <= ");
+                query_sql_add_text(sql, high);
+            }
+        }
+    }
+    if (!ok) {
+        pgidx_log(backend, CAIRN_LOG_WARN,
+                   "sequence item key (%04X,%04X) has the invalid value \"%.64s\"",
+                   CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag), key->value);
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    }
+    return CAIRN_OK;
+}
+
+/* Appends the condition on v.value (or v.folded) of one item key with a value. */
+static cairn_status add_value_condition(const pgidx_backend *backend, query_sql *sql,
+                                        const seqidx_item_key *key, uint32_t flags)
+{
+    char *folded;
+    cairn_status status;
+
+    switch (key->vr) {
+    case CAIRN_VR_UI:
+        return add_uid_list(backend, sql, key->value);
+    case CAIRN_VR_DA:
+    case CAIRN_VR_TM:
+        return add_date_or_time(backend, sql, key);
+    case CAIRN_VR_PN:
+        if (flags & CAIRN_QUERY_PN_CASE_SENSITIVE)
+            return add_text(sql, "v.value", key->value);
+        folded = pgidx_fold(key->value);
+        if (folded == NULL)
+            return CAIRN_ERR_NO_MEMORY;
+        status = add_text(sql, "v.folded", folded);
+        free(folded);
+        return status;
+    default:
+        return add_text(sql, "v.value", key->value);
+    }
+}
+
+/*
+ * Appends the conditions of the item keys of key on the item alias
+ * s<depth>: one EXISTS (or NOT EXISTS) per key.
+ */
+static cairn_status add_item_conditions(const pgidx_backend *backend, query_sql *sql,
+                                        const seqidx_key *key, int depth, uint32_t flags)
+{
+    char item[16];
+    char nested[16];
+    char fragment[200];
+    cairn_status status = CAIRN_OK;
+
+    snprintf(item, sizeof(item), "s%d", depth);
+    snprintf(nested, sizeof(nested), "s%d", depth + 1);
+    for (size_t k = 0; k < key->count && status == CAIRN_OK; k++) {
+        const seqidx_item_key *item_key = &key->keys[k];
+
+        if (item_key->seq != NULL) {
+            snprintf(fragment, sizeof(fragment),
+                     " AND EXISTS (SELECT 1 FROM seq_item %s WHERE %s.level = 0"
+                     " AND %s.owner = %s.id AND %s.tag = ",
+                     nested, nested, nested, item, nested);
+            query_sql_add(sql, fragment);
+            query_sql_add_number(sql, (int64_t)item_key->tag);
+            status = add_item_conditions(backend, sql, item_key->seq, depth + 1, flags);
+            query_sql_add(sql, ")");
+            continue;
+        }
+
+        snprintf(fragment, sizeof(fragment),
+                 " AND %sEXISTS (SELECT 1 FROM seq_value v WHERE v.item = %s.id AND v.tag = ",
+                 strcmp(item_key->value, "\"\"") == 0 ? "NOT " : "", item);
+        query_sql_add(sql, fragment);
+        query_sql_add_number(sql, (int64_t)item_key->tag);
+        if (strcmp(item_key->value, "\"\"") != 0) {
+            query_sql_add(sql, " AND ");
+            status = add_value_condition(backend, sql, item_key, flags);
+        }
+        query_sql_add(sql, ")");
+    }
+    return status;
+}
+
+/* Appends "FROM seq_item s1 WHERE" and the conditions of the top-level key. */
+static cairn_status add_items_of(const pgidx_backend *backend, query_sql *sql,
+                                 const seqidx_key *key, uint32_t flags)
+{
+    char fragment[120];
+
+    snprintf(fragment, sizeof(fragment),
+             " FROM seq_item s1 WHERE s1.level = %d AND s1.owner = %s.id AND s1.tag = ",
+             (int)key->level, level_alias[key->level]);
+    query_sql_add(sql, fragment);
+    query_sql_add_number(sql, (int64_t)key->tag);
+    return add_item_conditions(backend, sql, key, 1, flags);
+}
+
+cairn_status pgidx_seq_conditions(const pgidx_backend *backend, query_sql *sql,
+                                  const pgidx_seq_keys *keys, cairn_index_level level,
+                                  uint32_t flags)
+{
+    cairn_status status = CAIRN_OK;
+
+    for (size_t k = 0; k < keys->count && status == CAIRN_OK; k++) {
+        if (keys->keys[k].level != level || keys->keys[k].count == 0)
+            continue;
+        query_sql_add(sql, " AND EXISTS (SELECT 1");
+        status = add_items_of(backend, sql, &keys->keys[k], flags);
+        query_sql_add(sql, ")");
+    }
+    return status;
+}
+
+cairn_index_level pgidx_seq_deepest(const pgidx_seq_keys *keys)
+{
+    cairn_index_level deepest = (cairn_index_level)0;
+
+    for (size_t k = 0; k < keys->count; k++) {
+        if (keys->keys[k].count > 0 && keys->keys[k].level > deepest)
+            deepest = keys->keys[k].level;
+    }
+    return deepest;
+}
+
+cairn_status pgidx_seq_columns(const pgidx_backend *backend, query_sql *sql,
+                               const pgidx_seq_keys *keys, cairn_index_level level,
+                               uint32_t flags)
+{
+    char name[32];
+    cairn_status status = CAIRN_OK;
+
+    for (size_t k = 0; k < keys->count && status == CAIRN_OK; k++) {
+        if (keys->keys[k].level > level)
+            continue;
+        query_sql_add(sql, ", (SELECT string_agg(s1.position || ':' || encode(s1.data, 'hex'),"
+                           " ',' ORDER BY s1.position)");
+        status = add_items_of(backend, sql, &keys->keys[k], flags);
+        snprintf(name, sizeof(name), ") AS seq_%08x", (unsigned)keys->keys[k].tag);
+        query_sql_add(sql, name);
+    }
+    return status;
+}
+
+cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,
+                                  const PGresult *result, int row_number, int column)
+{
+    const char *name = PQfname(result, column);
+    unsigned tag = 0;
+
+    if (name == NULL || sscanf(name, "seq_%8x", &tag) != 1)
+        return CAIRN_OK;
+    return seqidx_add_items(backend->api, row, (cairn_tag)tag,
+                            PQgetisnull(result, row_number, column)
+                                ? NULL
+                                : PQgetvalue(result, row_number, column));
+}

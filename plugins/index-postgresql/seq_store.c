@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Writing the kept sequences of one instance (seqidx.h) into seq_item and
+ * seq_value, inside the store's transaction. A sequence the instance
+ * carries replaces the one its level row kept, as the other attributes of
+ * a study or series follow the latest instance. A sequence the instance
+ * lacks leaves the kept one alone. Values are written as query_seq.c
+ * compares them: DA and TM as their keys, PN also case-folded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgidx.h"
+
+/* Writes one value of an item. */
+static cairn_status store_value(const pgidx_backend *backend, pgidx_conn *conn, const char *item,
+                                const seqidx_value *value)
+{
+    char tag[16];
+    char key[PGIDX_TIME_KEY_SIZE];
+    char *text = strdup(value->text);
+    char *folded = NULL;
+    const char *values[4];
+    cairn_status status;
+
+    if (text == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    pgidx_utf8_clean(text);
+    if ((value->vr == CAIRN_VR_DA && pgidx_date_key(text, key)) ||
+        (value->vr == CAIRN_VR_TM && pgidx_time_key(text, false, key))) {
+        free(text);
+        text = strdup(key);
+        if (text == NULL)
+            return CAIRN_ERR_NO_MEMORY;
+    }
+    if (value->vr == CAIRN_VR_PN && (folded = pgidx_fold(text)) == NULL) {
+        free(text);
+        return CAIRN_ERR_NO_MEMORY;
+    }
+
+    snprintf(tag, sizeof(tag), "%u", (unsigned)value->tag);
+    values[0] = item;
+    values[1] = tag;
+    values[2] = text;
+    values[3] = folded;
+    status = pgidx_exec(backend, conn,
+                        "INSERT INTO seq_value (item, tag, value, folded) VALUES ($1, $2, $3, $4)"
+                        " ON CONFLICT DO NOTHING",
+                        4, values, NULL);
+    free(folded);
+    free(text);
+    return status;
+}
+
+/* Returns the hex text of an item's encoding, malloc'd, or NULL when out of memory. */
+static char *hex_of(const uint8_t *data, size_t length)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *hex = malloc(2 * length + 1);
+
+    if (hex == NULL)
+        return NULL;
+    for (size_t i = 0; i < length; i++) {
+        hex[2 * i] = digits[data[i] >> 4];
+        hex[2 * i + 1] = digits[data[i] & 0xF];
+    }
+    hex[2 * length] = '\0';
+    return hex;
+}
+
+static cairn_status store_seq(const pgidx_backend *backend, pgidx_conn *conn, int level,
+                              const char *owner, const seqidx_seq *seq);
+
+/* Writes one item, its values and its nested sequences. */
+static cairn_status store_item(const pgidx_backend *backend, pgidx_conn *conn, int level,
+                               const char *owner, cairn_tag tag, size_t position,
+                               const seqidx_item *item)
+{
+    char level_text[8];
+    char tag_text[16];
+    char position_text[24];
+    char id[24];
+    char *hex = item->data != NULL ? hex_of(item->data, item->length) : NULL;
+    const char *values[6];
+    PGresult *result = NULL;
+    cairn_status status;
+
+    if (item->data != NULL && hex == NULL)
+        return CAIRN_ERR_NO_MEMORY;
+    snprintf(level_text, sizeof(level_text), "%d", level);
+    snprintf(tag_text, sizeof(tag_text), "%u", (unsigned)tag);
+    snprintf(position_text, sizeof(position_text), "%zu", position);
+    values[0] = level_text;
+    values[1] = owner;
+    values[2] = level == 0 ? owner : NULL;
+    values[3] = tag_text;
+    values[4] = position_text;
+    values[5] = hex;
+    status = pgidx_exec(backend, conn,
+                        "INSERT INTO seq_item (level, owner, parent, tag, position, data)"
+                        " VALUES ($1, $2, $3, $4, $5, decode($6, 'hex')) RETURNING id",
+                        6, values, &result);
+    free(hex);
+    if (status != CAIRN_OK)
+        return status;
+    snprintf(id, sizeof(id), "%s", PQgetvalue(result, 0, 0));
+    PQclear(result);
+
+    for (size_t v = 0; v < item->value_count && status == CAIRN_OK; v++)
+        status = store_value(backend, conn, id, &item->values[v]);
+    for (size_t s = 0; s < item->seq_count && status == CAIRN_OK; s++)
+        status = store_seq(backend, conn, 0, id, &item->seqs[s]);
+    return status;
+}
+
+/* Writes the items of one sequence. Level 0 is a nested sequence of item owner. */
+static cairn_status store_seq(const pgidx_backend *backend, pgidx_conn *conn, int level,
+                              const char *owner, const seqidx_seq *seq)
+{
+    cairn_status status = CAIRN_OK;
+
+    for (size_t i = 0; i < seq->item_count && status == CAIRN_OK; i++)
+        status = store_item(backend, conn, level, owner, seq->tag, i, &seq->items[i]);
+    return status;
+}
+
+cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
+                             const seqidx_set *set, const char *const owners[5])
+{
+    cairn_status status = CAIRN_OK;
+
+    for (size_t s = 0; s < set->count && status == CAIRN_OK; s++) {
+        const seqidx_seq *seq = &set->seqs[s];
+        char level[8];
+        char tag[16];
+        const char *values[3] = {level, owners[seq->level], tag};
+
+        snprintf(level, sizeof(level), "%d", (int)seq->level);
+        snprintf(tag, sizeof(tag), "%u", (unsigned)seq->tag);
+        status = pgidx_exec(backend, conn,
+                            "DELETE FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3", 3,
+                            values, NULL);
+        if (status == CAIRN_OK)
+            status = store_seq(backend, conn, (int)seq->level, owners[seq->level], seq);
+    }
+    return status;
+}
+
+cairn_status pgidx_seq_instance_id(const pgidx_backend *backend, pgidx_conn *conn,
+                                   const char *sop_uid, char id[24])
+{
+    const char *values[1] = {sop_uid};
+    PGresult *result = NULL;
+    cairn_status status = pgidx_exec(backend, conn, "SELECT id FROM instance WHERE sop_uid = $1",
+                                     1, values, &result);
+
+    if (status != CAIRN_OK)
+        return status;
+    if (PQntuples(result) != 1) {
+        PQclear(result);
+        return CAIRN_ERR_INTERNAL;
+    }
+    snprintf(id, 24, "%s", PQgetvalue(result, 0, 0));
+    PQclear(result);
+    return CAIRN_OK;
+}

@@ -60,6 +60,7 @@ build_deb() {
         -DCAIRN_SYSTEMD_UNIT_DIR=/lib/systemd/system \
         -DCAIRN_SYSUSERS_DIR=/usr/lib/sysusers.d \
         -DCAIRN_TMPFILES_DIR=/usr/lib/tmpfiles.d \
+        -DCAIRN_INSTALL_DEBIAN_COPYRIGHT=ON \
         -DCAIRN_WERROR=ON \
         -DCAIRN_BUILD_TESTS=OFF >/dev/null
     cmake --build "$build_dir" -j"$jobs"

@@ -56,6 +56,21 @@ if(TARGET index-postgresql)
     DESTINATION ${CAIRN_EXAMPLES_DIR} COMPONENT postgresql)
 endif()
 
+# Debian policy asks every package for /usr/share/doc/PACKAGE/copyright.
+# RPM has no such rule, so only the DEB build turns this on.
+option(CAIRN_INSTALL_DEBIAN_COPYRIGHT "Install /usr/share/doc/<package>/copyright" OFF)
+if(CAIRN_INSTALL_DEBIAN_COPYRIGHT)
+  foreach(pair daemon:cairn dev:cairn-dev postgresql:cairn-postgresql)
+    string(REPLACE ":" ";" pair ${pair})
+    list(GET pair 0 component)
+    list(GET pair 1 package)
+    if(component IN_LIST CAIRN_PACKAGE_COMPONENTS)
+      install(FILES ${PROJECT_SOURCE_DIR}/packaging/deb/copyright
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${package} COMPONENT ${component})
+    endif()
+  endforeach()
+endif()
+
 # --- CPack: Debian packages.
 
 set(CPACK_GENERATOR DEB)

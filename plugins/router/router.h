@@ -37,6 +37,7 @@ typedef struct router_study {
     int64_t last_arrival_us; /* when its latest instance was stored */
     bool has_final_step;     /* an MPPS step of it is COMPLETED or DISCONTINUED */
     bool check_mpps;         /* the MPPS completion rule needs a new look */
+    bool saved;              /* its index document exists */
     unsigned notified;       /* notifications sent for it so far in this run */
 } router_study;
 

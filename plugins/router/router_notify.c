@@ -62,7 +62,8 @@ static router_study *track(router *rt, const char *uid, bool *added)
     return s;
 }
 
-static void save_study_document(router *rt, const char *uid)
+/* Writes the document of a study waiting for its notification. Returns true once written. */
+static bool save_study_document(router *rt, const char *uid)
 {
     char id[96], document[64];
     cairn_status st;
@@ -72,7 +73,21 @@ static void save_study_document(router *rt, const char *uid)
     st = rt->api->archive_document_put(id, document);
     if (st != CAIRN_OK)
         rt->api->log(rt->self, CAIRN_LOG_WARN, "study %s: cannot record that it waits for its "
-                     "notification: %s; a restart before then loses it", uid, cairn_strerror(st));
+                     "notification: %s; the delivery thread tries again", uid,
+                     cairn_strerror(st));
+    return st == CAIRN_OK;
+}
+
+/* Marks study uid saved, when it is still tracked. */
+static void mark_saved(router *rt, const char *uid)
+{
+    router_study *s;
+
+    pthread_mutex_lock(&rt->lock);
+    s = find_study(rt, uid);
+    if (s != NULL)
+        s->saved = true;
+    pthread_mutex_unlock(&rt->lock);
 }
 
 void router_on_instance_stored(void *arg, const cairn_dataset *attributes,
@@ -101,8 +116,14 @@ void router_on_instance_stored(void *arg, const cairn_dataset *attributes,
         }
     }
     pthread_mutex_unlock(&rt->lock);
-    if (added)
-        save_study_document(rt, uid);
+
+    /*
+     * The first instance of a round records the study before its C-STORE
+     * response, so that a crash right after the response still leaves the
+     * notification due. Later instances of the round cost no write.
+     */
+    if (added && save_study_document(rt, uid))
+        mark_saved(rt, uid);
 }
 
 void router_note_final_step(router *rt, const char *study_uid)
@@ -121,8 +142,6 @@ void router_note_final_step(router *rt, const char *study_uid)
         pthread_cond_signal(&rt->wake);
     }
     pthread_mutex_unlock(&rt->lock);
-    if (added)
-        save_study_document(rt, study_uid);
 }
 
 static int load_study(void *arg, const char *id, const char *document)
@@ -141,6 +160,7 @@ static int load_study(void *arg, const char *id, const char *document)
         s->last_arrival_us = router_now_us();
         s->has_final_step = true;
         s->check_mpps = true;
+        s->saved = true;
     }
     pthread_mutex_unlock(&rt->lock);
     return 0;
@@ -646,6 +666,47 @@ out:
     return finished;
 }
 
+/*
+ * Writes the documents of the studies tracked since the last pass that
+ * have none yet: those a final MPPS step added, and those whose first
+ * write failed.
+ */
+static void save_new_studies(router *rt)
+{
+    char (*uids)[65] = NULL;
+    size_t count = 0, capacity = 0;
+
+    pthread_mutex_lock(&rt->lock);
+    for (router_study *s = rt->studies; s != NULL; s = s->next) {
+        if (s->saved)
+            continue;
+        if (count == capacity) {
+            size_t grown_capacity = capacity ? capacity * 2 : 16;
+            char (*grown)[65] = realloc(uids, grown_capacity * sizeof *grown);
+
+            if (grown == NULL)
+                break;
+            uids = grown;
+            capacity = grown_capacity;
+        }
+        snprintf(uids[count++], 65, "%s", s->uid);
+        s->saved = true;
+    }
+    pthread_mutex_unlock(&rt->lock);
+
+    for (size_t i = 0; i < count; i++) {
+        if (!save_study_document(rt, uids[i])) {
+            pthread_mutex_lock(&rt->lock);
+            for (router_study *s = rt->studies; s != NULL; s = s->next) {
+                if (strcmp(s->uid, uids[i]) == 0)
+                    s->saved = false;
+            }
+            pthread_mutex_unlock(&rt->lock);
+        }
+    }
+    free(uids);
+}
+
 int64_t router_check_studies(router *rt, int64_t now_us)
 {
     candidate *cands = NULL;
@@ -665,6 +726,7 @@ int64_t router_check_studies(router *rt, int64_t now_us)
         rt->studies_loaded = true;
     }
 
+    save_new_studies(rt);
     pthread_mutex_lock(&rt->lock);
     for (router_study *s = rt->studies; s != NULL; s = s->next) {
         bool idle = s->last_arrival_us > 0 && now_us - s->last_arrival_us >= rt->study_idle_us;

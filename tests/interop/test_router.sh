@@ -213,11 +213,19 @@ ok = (len(m) == 5 and all(x["destination"] == "FILLER" for x in m)
 sys.exit(0 if ok else 1)' "$TEST_TMP/out"
 
 # --- the order filler comes up after a crash and restart of cairnd ---
+# Study 5 is stored just before the crash, so its notification is still due after it.
+python3 "$(dirname "$0")/make_instances.py" series "$TEST_TMP/s5" --count 2 \
+    --uid-root "$UID_ROOT.5" > /dev/null
+STUDY_5=$(cut -f3 "$TEST_TMP/s5/manifest.tsv" | head -1)
+check "storescu stores study 5 before the crash" \
+    timeout 60 storescu -aec CAIRN 127.0.0.1 "$PORT" "$TEST_TMP"/s5/inst-*.dcm
 kill -KILL "$CAIRND_PID"
 wait "$CAIRND_PID" 2>/dev/null
 CAIRND_PID=""
 listen "$FILLER_PORT" 30 mpps "$TEST_TMP/filler.out"
 FILLER_PID=$LISTEN_PID
+listen "$RIS_PORT" 20 ian,bscn "$TEST_TMP/ris-restart.out"
+RIS_PID=$LISTEN_PID
 start_cairnd || { fail "cairnd restarts"; finish; exit 1; }
 if wait_for "\"op\":\"n-set\".*\"uid\":\"$STEP_B\"" "$TEST_TMP/filler.out" 15 &&
     wait_for "\"op\":\"n-set\".*\"uid\":\"$STEP_A\"" "$TEST_TMP/filler.out" 5; then
@@ -247,6 +255,13 @@ done
 curl -s "http://127.0.0.1:$API_PORT/v1/outbox" > "$TEST_TMP/out"
 expect_line '"total":0' "the outbox is empty once everything is delivered"
 stop_listener "$FILLER_PID"
+if wait_for "\"op\":\"n-create\",\"class\":\"1.2.840.10008.5.1.4.33\".*$STUDY_5" \
+    "$TEST_TMP/ris-restart.out" 10; then
+    pass "a study stored before the crash is notified after the restart"
+else
+    fail "a study stored before the crash is notified (output: $(cut -c1-300 "$TEST_TMP/ris-restart.out"))"
+fi
+stop_listener "$RIS_PID"
 
 # --- a RIS that accepts only IAN, then one that accepts only BSCN ---
 for only in ian bscn; do

@@ -238,6 +238,14 @@ static cairn_status index_lease_release(void *db, const char *key, const char *o
     return db != NULL ? pgidx_lease_release(db, key, owner) : CAIRN_ERR_INVALID_ARGUMENT;
 }
 
+static cairn_status index_rejection_list(void *db,
+                                         int (*fn)(void *arg, const char *sop_instance_uid,
+                                                   const char *code),
+                                         void *arg)
+{
+    return db != NULL ? pgidx_rejection_list(db, fn, arg) : CAIRN_ERR_INVALID_ARGUMENT;
+}
+
 const cairn_index_ops pgidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "postgresql",
@@ -266,4 +274,5 @@ const cairn_index_ops pgidx_ops = {
     .job_get = index_job_get,
     .lease_acquire = index_lease_acquire,
     .lease_release = index_lease_release,
+    .rejection_list = index_rejection_list,
 };

@@ -224,6 +224,12 @@ cairn_status pgidx_lease_acquire(pgidx_index *index, const char *key, const char
 cairn_status pgidx_lease_release(pgidx_index *index, const char *key, const char *owner);
 cairn_status pgidx_job_get(pgidx_index *index, const char *job_id, cairn_job_fn fn, void *arg);
 
+/* rejections.c */
+cairn_status pgidx_rejection_list(pgidx_index *index,
+                                  int (*fn)(void *arg, const char *sop_instance_uid,
+                                            const char *code),
+                                  void *arg);
+
 /* reject.c */
 cairn_status pgidx_reject(pgidx_index *index, const char *const *sop_uids, size_t count,
                           const char *code, size_t *marked);

@@ -432,6 +432,14 @@ static cairn_status index_lease_release(void *db, const char *key, const char *o
     WITH_READER(db, sqlidx_lease_release(index_->backend, conn, key, owner));
 }
 
+static cairn_status index_rejection_list(void *db,
+                                         int (*fn)(void *arg, const char *sop_instance_uid,
+                                                   const char *code),
+                                         void *arg)
+{
+    WITH_READER(db, sqlidx_rejection_list(index_->backend, conn, fn, arg));
+}
+
 const cairn_index_ops sqlidx_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "sqlite",
@@ -459,4 +467,5 @@ const cairn_index_ops sqlidx_ops = {
     .job_get = index_job_get,
     .lease_acquire = index_lease_acquire,
     .lease_release = index_lease_release,
+    .rejection_list = index_rejection_list,
 };

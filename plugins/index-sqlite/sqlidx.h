@@ -209,6 +209,12 @@ cairn_status sqlidx_lease_release(const sqlidx_backend *backend, sqlidx_conn *co
 cairn_status sqlidx_job_get(const sqlidx_backend *backend, sqlidx_conn *conn,
                             const char *job_id, cairn_job_fn fn, void *arg);
 
+/* rejections.c */
+cairn_status sqlidx_rejection_list(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                   int (*fn)(void *arg, const char *sop_instance_uid,
+                                             const char *code),
+                                   void *arg);
+
 /* reject.c: rejection notes, on a reader connection */
 cairn_status sqlidx_reject(const sqlidx_backend *backend, sqlidx_conn *conn,
                            const char *const *sop_uids, size_t count, const char *code,

@@ -442,10 +442,21 @@ typedef struct cairn_index_ops {
      * Since SDK 1.0.
      */
     cairn_status (*lease_release)(void *db, const char *key, const char *owner);
+
+    /*
+     * Calls fn once per SOP Instance UID recorded by reject_instances,
+     * with its code, in UID order, both borrowed for the call; non-zero
+     * from fn stops early. Copying an index into another back end uses it.
+     * Since SDK 1.0.
+     */
+    cairn_status (*rejection_list)(void *db,
+                                   int (*fn)(void *arg, const char *sop_instance_uid,
+                                             const char *code),
+                                   void *arg);
 } cairn_index_ops;
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 26 * 8, "cairn_index_ops layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_index_ops) == 8 + 27 * 8, "cairn_index_ops layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

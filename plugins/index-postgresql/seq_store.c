@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writing the kept sequences of one instance (seqidx.h) into seq_item and
- * seq_value, inside the store's transaction. A sequence the instance
- * carries replaces the one its level row kept, as the other attributes of
- * a study or series follow the latest instance. A sequence the instance
- * lacks leaves the kept one alone. Values are written as query_seq.c
- * compares them: DA and TM as their keys, PN also case-folded.
+ * seq_value, inside the store's transaction. As for the other attributes
+ * of a patient, study or series, the level row keeps the first sequence
+ * with items it receives, and later instances leave it unchanged. Values
+ * are written as seq_query.c compares them: DA and TM as their keys, PN
+ * also case-folded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +128,16 @@ static cairn_status store_seq(const pgidx_backend *backend, pgidx_conn *conn, in
 cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
                              const seqidx_set *set, const char *const owners[5])
 {
+    /*
+     * Locking the level row first makes two stores into one new study
+     * take turns, so the second sees the items of the first.
+     */
+    static const char *const lock_sql[] = {
+        [CAIRN_LEVEL_PATIENT] = "SELECT 1 FROM patient WHERE id = $1 FOR UPDATE",
+        [CAIRN_LEVEL_STUDY] = "SELECT 1 FROM study WHERE id = $1 FOR UPDATE",
+        [CAIRN_LEVEL_SERIES] = "SELECT 1 FROM series WHERE id = $1 FOR UPDATE",
+        [CAIRN_LEVEL_INSTANCE] = "SELECT 1 FROM instance WHERE id = $1 FOR UPDATE",
+    };
     cairn_status status = CAIRN_OK;
 
     for (size_t s = 0; s < set->count && status == CAIRN_OK; s++) {
@@ -135,13 +145,25 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
         char level[8];
         char tag[16];
         const char *values[3] = {level, owners[seq->level], tag};
+        PGresult *result = NULL;
+        bool kept;
 
         snprintf(level, sizeof(level), "%d", (int)seq->level);
         snprintf(tag, sizeof(tag), "%u", (unsigned)seq->tag);
+        status = pgidx_exec(backend, conn, lock_sql[seq->level], 1, &owners[seq->level], NULL);
+        if (status != CAIRN_OK)
+            return status;
         status = pgidx_exec(backend, conn,
-                            "DELETE FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3", 3,
-                            values, NULL);
-        if (status == CAIRN_OK)
+                            "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
+                            " LIMIT 1",
+                            3, values, &result);
+        if (status != CAIRN_OK)
+            return status;
+        kept = PQntuples(result) > 0;
+        PQclear(result);
+
+        /* The level row keeps the sequence it received first. */
+        if (!kept)
             status = store_seq(backend, conn, (int)seq->level, owners[seq->level], seq);
     }
     return status;

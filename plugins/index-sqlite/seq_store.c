@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writing the kept sequences of one instance (seqidx.h) into seq_item and
- * seq_value, inside the store's transaction. A sequence the instance
- * carries replaces the one its level row kept, as the other attributes of
- * a study or series follow the latest instance; a sequence the instance
- * lacks leaves the kept one alone. Values are written as query_seq.c
- * compares them: DA and TM as their keys, PN also case-folded.
+ * seq_value, inside the store's transaction. As for the other attributes
+ * of a patient, study or series, the level row keeps the first sequence
+ * with items it receives, and later instances leave it unchanged. Values
+ * are written as query_seq.c compares them: DA and TM as their keys, PN
+ * also case-folded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +13,12 @@
 #include "sqlidx.h"
 
 /* Keys of this file's statements in the connection's cache, apart from listings. */
-#define KEY_DELETE 0xF5E0000000000001ull
+#define KEY_EXISTS 0xF5E0000000000001ull
 #define KEY_ITEM 0xF5E0000000000002ull
 #define KEY_VALUE 0xF5E0000000000003ull
 
-static const char delete_sql[] = "DELETE FROM seq_item WHERE level = ? AND owner = ? AND tag = ?";
+static const char exists_sql[] =
+    "SELECT 1 FROM seq_item WHERE level = ? AND owner = ? AND tag = ? LIMIT 1";
 static const char item_sql[] = "INSERT INTO seq_item (level, owner, parent, tag, position, data)"
                                " VALUES (?, ?, ?, ?, ?, ?)";
 static const char value_sql[] =
@@ -124,15 +125,24 @@ cairn_status sqlidx_seq_store(const sqlidx_backend *backend, sqlidx_conn *conn,
 
     for (size_t s = 0; set != NULL && s < set->count && status == CAIRN_OK; s++) {
         const seqidx_seq *seq = &set->seqs[s];
-        sqlite3_stmt *stmt = sqlidx_conn_cached(backend, conn, KEY_DELETE, delete_sql);
+        sqlite3_stmt *stmt = sqlidx_conn_cached(backend, conn, KEY_EXISTS, exists_sql);
+        int rc;
 
         if (stmt == NULL)
             return CAIRN_ERR_DATABASE;
         sqlite3_bind_int(stmt, 1, (int)seq->level);
         sqlite3_bind_int64(stmt, 2, owners[seq->level]);
         sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq->tag);
-        status = run(backend, conn, stmt);
-        if (status == CAIRN_OK)
+        rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            sqlidx_log(backend, CAIRN_LOG_ERROR, "index statement \"%s\" failed: %s",
+                       exists_sql, sqlite3_errmsg(conn->db));
+            return sqlidx_status_from_sqlite(rc);
+        }
+
+        /* The level row keeps the sequence it received first. */
+        if (rc == SQLITE_DONE)
             status = store_seq(backend, conn, (int)seq->level, owners[seq->level], seq);
     }
     return status;

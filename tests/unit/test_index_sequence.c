@@ -6,7 +6,8 @@
  * sequence keys check which rows match and which stored items each row
  * carries back (only the matching ones, or all of them for an empty
  * sequence key), nested sequence keys, ranges, UID lists, wildcards and
- * names inside items, relational keys, removal and the max_matches limit.
+ * names inside items, relational keys, removal, the max_matches limit,
+ * and a study that keeps the first sequence it received.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -463,12 +464,28 @@ static void test_limit_and_removal(void **state)
     expect(fx, CAIRN_LEVEL_STUDY, TAG_PROCEDURE_CODE_SEQ, knee, 1, "1.2.9.2[MR-KNEE]");
 }
 
+static void test_study_keeps_first_sequence(void **state)
+{
+    fixture *fx = *state;
+    const spec later = {"P1", "1.2.9.1", "1.2.9.1.2", "1.2.9.1.2.1",
+                        {{"XR-FOOT", "LN", "XR Foot"}, {NULL, NULL, NULL}},
+                        NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    const item_key head[] = {{TAG_CODE_VALUE, CAIRN_VR_SH, "CT-HEAD"}};
+    const item_key foot[] = {{TAG_CODE_VALUE, CAIRN_VR_SH, "XR-FOOT"}};
+
+    store_archive(fx);
+    store(fx, &later);
+    expect(fx, CAIRN_LEVEL_STUDY, TAG_PROCEDURE_CODE_SEQ, head, 1, "1.2.9.1[CT-HEAD]");
+    expect(fx, CAIRN_LEVEL_STUDY, TAG_PROCEDURE_CODE_SEQ, foot, 1, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_code_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_levels_and_nesting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit_and_removal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_study_keeps_first_sequence, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,8 +45,9 @@ static int wait_fd(int fd, short events, unsigned timeout_ms)
 static void rearm_quickack(int fd)
 {
 #ifdef TCP_QUICKACK
-    /* Linux clears quick-ack after a while; peers that use Nagle's algorithm
-     * would wait for our delayed ACK before sending the rest of a PDU. */
+    /* Linux leaves quick-ack mode after a while; a peer that uses Nagle's
+     * algorithm would then wait for our delayed ACK before sending the
+     * rest of a PDU. Setting the option also sends an ACK that is due. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 #else
@@ -65,7 +66,8 @@ void ul_io_tune_socket(int fd)
 /*
  * Reads exactly n bytes. The first byte may take first_timeout_ms, each
  * later read rest_timeout_ms. Returns UL_OK, UL_TIMEOUT (*partial is true when
- * some bytes were read), UL_CLOSED.
+ * some bytes were read), UL_CLOSED. Each read is tried first and poll runs
+ * only when no bytes are waiting, which saves a system call per read.
  */
 static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
                      unsigned rest_timeout_ms, bool *partial)
@@ -74,41 +76,51 @@ static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
 
     *partial = false;
     while (got < n) {
+        ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+
+        if (r > 0) {
+            got += (size_t)r;
+            *partial = true;
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return UL_CLOSED;
+        if (errno == EINTR)
+            continue;
+
+        /* Nothing waiting: acknowledge what arrived before blocking. */
+        rearm_quickack(fd);
         int w = wait_fd(fd, POLLIN, got == 0 ? first_timeout_ms : rest_timeout_ms);
         if (w == 0)
             return UL_TIMEOUT;
         if (w < 0)
             return UL_CLOSED;
-
-        ssize_t r = recv(fd, buf + got, n - got, 0);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0)
-            return UL_CLOSED;
-        rearm_quickack(fd);
-        got += (size_t)r;
-        *partial = true;
     }
     return UL_OK;
 }
 
+/* Writes n bytes; poll runs only when the socket's send buffer is full. */
 static int write_all(int fd, const uint8_t *buf, size_t n, unsigned timeout_ms)
 {
     size_t sent = 0;
 
     while (sent < n) {
+        ssize_t r = send(fd, buf + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (r > 0) {
+            sent += (size_t)r;
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return UL_CLOSED;
+        if (errno == EINTR)
+            continue;
+
         int w = wait_fd(fd, POLLOUT, timeout_ms);
         if (w == 0)
             return UL_TIMEOUT;
         if (w < 0)
             return UL_CLOSED;
-
-        ssize_t r = send(fd, buf + sent, n - sent, MSG_NOSIGNAL);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0)
-            return UL_CLOSED;
-        sent += (size_t)r;
     }
     return UL_OK;
 }

@@ -7,7 +7,8 @@
 # compares that with sdk/abi/cairn-sdk-abi-MAJOR.xml: compare-abi.py applies
 # the SDK's rules (members appended to a struct and enumerators added to an
 # enum are compatible, anything else is not), and abidiff's report shows
-# the details of a failure.
+# the details of a failure. constants.py does the same for the values of
+# the constant macros, against sdk/abi/cairn-sdk-constants-MAJOR.txt.
 #
 # Usage:
 #   check-abi.sh                 check sdk/include against the baseline
@@ -76,10 +77,17 @@ abidw --no-corpus-path --no-comp-dir-path --no-show-locs --type-id-style hash \
     exit 2
 }
 
+# Constant macros are compiled into plugins too, and abidw does not see them.
+python3 "$here/constants.py" dump "$include_dir" > "$work/constants.txt" || {
+    echo "check-abi: constants.py failed" >&2
+    exit 2
+}
+
 if [ "$update" -eq 1 ]; then
-    rm -f "$here"/cairn-sdk-abi-*.xml
+    rm -f "$here"/cairn-sdk-abi-*.xml "$here"/cairn-sdk-constants-*.txt
     cp "$work/current.xml" "$here/cairn-sdk-abi-$major.xml"
-    echo "check-abi: wrote $here/cairn-sdk-abi-$major.xml"
+    cp "$work/constants.txt" "$here/cairn-sdk-constants-$major.txt"
+    echo "check-abi: wrote $here/cairn-sdk-abi-$major.xml and cairn-sdk-constants-$major.txt"
     exit 0
 fi
 
@@ -103,6 +111,12 @@ fi
 
 python3 "$here/compare-abi.py" "$baseline" "$work/current.xml" > "$work/problems.txt"
 status=$?
+if [ "$status" -le 1 ]; then
+    python3 "$here/constants.py" compare "$here/cairn-sdk-constants-$baseline_major.txt" \
+        "$work/constants.txt" >> "$work/problems.txt"
+    constants_status=$?
+    [ "$constants_status" -gt "$status" ] && status=$constants_status
+fi
 if [ "$status" -eq 0 ]; then
     echo "check-abi: the SDK ABI is compatible with $(basename "$baseline")"
     exit 0
@@ -113,8 +127,12 @@ if [ "$status" -ne 1 ]; then
 fi
 
 # abidiff's report shows where each change sits; the verdict is compare-abi.py's.
-echo "--- abidiff report"
-abidiff "$baseline" "$work/current.xml"
+if [ -s "$work/problems.txt" ] && ! grep -qv '^constant ' "$work/problems.txt"; then
+    : # only constants changed; abidiff has nothing to show
+else
+    echo "--- abidiff report"
+    abidiff "$baseline" "$work/current.xml"
+fi
 echo "--- incompatible changes"
 cat "$work/problems.txt"
 echo "check-abi: incompatible change to the SDK ABI. Keep public structs append-only" \

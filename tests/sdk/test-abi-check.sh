@@ -76,6 +76,17 @@ copy retyped
 sed -i 's/^    uint32_t roles;$/    int32_t roles;/' "$WORK/retyped/cairn/service.h"
 expect retyped 1 "member roles changed type from uint32_t to int32_t"
 
+# Incompatible: a constant macro's value changed.
+copy constant
+sed -i 's/^#define CAIRN_ROLE_SCU 0x2u/#define CAIRN_ROLE_SCU 0x4u/' "$WORK/constant/cairn/service.h"
+expect constant 1 "constant CAIRN_ROLE_SCU changed from 2 to 4"
+
+# Compatible: a constant macro added.
+copy new_constant
+sed -i 's/^#define CAIRN_ROLE_SCU 0x2u/&\n#define CAIRN_ROLE_ADDED_FOR_TEST 0x8u/' \
+    "$WORK/new_constant/cairn/service.h"
+expect new_constant 0
+
 # Compatible: an entry appended to the host API table.
 copy appended
 python3 - "$WORK/appended/cairn/plugin.h" <<'PY'

@@ -136,6 +136,6 @@ fi
 echo "--- incompatible changes"
 cat "$work/problems.txt"
 echo "check-abi: incompatible change to the SDK ABI. Keep public structs append-only" \
-    "and enumerator values fixed, or raise CAIRN_SDK_ABI_MAJOR on purpose and run" \
-    "$0 --update." >&2
+    "and enumerator and constant values fixed, or raise CAIRN_SDK_ABI_MAJOR on purpose" \
+    "and run $0 --update." >&2
 exit 1

@@ -17,8 +17,9 @@ patients, studies, series and UIDs from the seed, so the peers loaded with
 names UIDs and names that exist in both.
 
 `index` needs a database that cairnd has created (schema version 2 or
-later, see plugins/index-sqlite/schema.c) and that holds no rows. Versions
-3 and 4 only added tables that this script leaves empty. It inserts rows in
+later, see plugins/index-sqlite/schema.c) and that holds no rows. The
+versions after 2 only add tables that this script leaves empty (jobs,
+rejections, MPPS, commitments and others). It inserts rows in
 one transaction with the schema's triggers active, so the counts and the
 study-level lists come out as a C-STORE of each instance would leave them,
 including the case-folded name columns. Instance paths point at files that

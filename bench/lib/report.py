@@ -117,7 +117,7 @@ def target_lines(rows, sizes):
         lines.append([name, fmt_ratio(measured), ">= %.2f" % goal, met])
 
     for variant in VARIANTS:
-        for case in ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-raw-1", "assoc-raw-8"]:
+        for case in ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-c-1", "assoc-c-8"]:
             best, name = best_peer(rows, variant, case)
             add("%s, %s: Cairn / best peer (%s)" % (case, VARIANT_TEXT[variant], name),
                 ratio(value(rows, variant, case, "cairn"), best), 2.0)
@@ -153,16 +153,16 @@ def main(argv):
     out += ["",
             "Clients \"as shipped\" run Debian's DCMTK tools as installed (Nagle's",
             "algorithm on); \"TCP_NODELAY=1\" sets that variable for the DCMTK clients",
-            "and for storescp, dcmqrscp and Orthanc. The in-process client (assoc-raw)",
+            "and for storescp, dcmqrscp and Orthanc. The C client echo_rate (assoc-c)",
             "always sets TCP_NODELAY. Cairn sets TCP_NODELAY and TCP_QUICKACK itself.",
             "",
             "## Association rate (associations/s: associate, C-ECHO, release)", "",
-            rate_table(rows, ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-raw-1", "assoc-raw-8"]),
+            rate_table(rows, ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-c-1", "assoc-c-8"]),
             "",
             "## Small instances (instances/s, storescu, %s associations)" % "1, 4 and 8", "",
             rate_table(rows, ["small-1", "small-4", "small-8"]),
             "",
-            "## Large instances (MB/s, one association per instance, TCP_NODELAY=1)", "",
+            "## Large instances (MB/s, best of one storescu and two at once, TCP_NODELAY=1)", "",
             large_table(rows, sizes),
             "",
             "## Peak RSS of the server during each case (MiB; process tree for dcmqrscp)", "",

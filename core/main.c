@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "archive/archive.h"
+#include "archive/archive_copy.h"
 #include "archive/archive_detached.h"
 #include "assoc/assoc.h"
 #include "commit/commit.h"
@@ -53,7 +54,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: cairnd [--config FILE] [--check-config] [--migrate] [--log-level LEVEL]\n"
-            "              [--version]\n"
+            "              [--copy-index-from OLD.conf] [--version]\n"
             "\n"
             "Runs the Cairn DICOM archive in the foreground; logs go to stderr.\n"
             "\n"
@@ -61,6 +62,8 @@ static void usage(FILE *out)
             "      --check-config    validate the configuration and its plugins, then exit\n"
             "                        with 0 when valid and 1 otherwise\n"
             "      --migrate         bring the index schema up to date, then exit\n"
+            "      --copy-index-from OLD.conf\n"
+            "                        copy the index of OLD.conf into this one, then exit\n"
             "  -l, --log-level LEVEL error, warn, info, debug or trace (overrides log.level)\n"
             "  -V, --version         print the version and exit\n"
             "  -h, --help            print this help and exit\n");
@@ -271,6 +274,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
         {"migrate", no_argument, NULL, 'm'},
+        {"copy-index-from", required_argument, NULL, 'F'},
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -280,6 +284,7 @@ int main(int argc, char **argv)
     const char *level_override = NULL;
     bool check_only = false;
     bool migrate_only = false;
+    const char *copy_from = NULL;
     char err[1024];
     cairn_conf *conf = NULL;
     plugin_registry *plugins = NULL;
@@ -291,6 +296,7 @@ int main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'k': check_only = true; break;
         case 'm': migrate_only = true; break;
+        case 'F': copy_from = optarg; break;
         case 'l': level_override = optarg; break;
         case 'V': printf("cairnd %s (SDK %s)\n", CAIRN_VERSION, CAIRN_SDK_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -318,6 +324,8 @@ int main(int argc, char **argv)
         log_set_level((enum log_level)level);
     }
 
+    if (copy_from != NULL)
+        archive_copy_keep_index_only(conf);
     if (plugin_registry_load(conf, &plugins) != 0) {
         log_error(NULL, "%s: plugins failed to load; see the lines above", conf->path);
         goto out;
@@ -329,6 +337,12 @@ int main(int argc, char **argv)
     }
     if (migrate_only) {
         result = migrate_index(conf, plugins);
+        goto out;
+    }
+    if (copy_from != NULL) {
+        const plugin_index *index = plugin_find_index(plugins, conf->index_plugin);
+
+        result = index != NULL ? archive_copy_index(conf, index, copy_from) : 1;
         goto out;
     }
 

@@ -12,7 +12,10 @@
  *           AND ...)
  *
  * one EXISTS per item key, each a seek on seq_value's primary key, so the
- * query stays one statement whatever the number of rows. An item key
+ * query stays one statement whatever the number of rows. When an item key
+ * can seek the (tag, value) index, the condition is written as
+ * "<row>.id IN (SELECT s1.owner FROM seq_value v JOIN seq_item s1 ...)"
+ * instead, which starts from the matching values (add_key_condition). An item key
  * that is itself a sequence key matches the same way one level down. A
  * sequence key without matching keys matches every row.
  *
@@ -261,6 +264,63 @@ static cairn_status add_items_of(const pgidx_backend *backend, query_sql *sql,
     return add_item_conditions(backend, sql, key, 1, flags);
 }
 
+/*
+ * Returns the item key whose condition an index on (tag, value) can seek:
+ * the first one with a value other than "", not a sequence, and not a
+ * case-insensitive PN (which matches the folded column). NULL when none.
+ */
+static const seqidx_item_key *driving_key(const seqidx_key *key, uint32_t flags)
+{
+    for (size_t k = 0; k < key->count; k++) {
+        const seqidx_item_key *item_key = &key->keys[k];
+
+        if (item_key->seq != NULL || strcmp(item_key->value, "\"\"") == 0)
+            continue;
+        if (item_key->vr == CAIRN_VR_PN && !(flags & CAIRN_QUERY_PN_CASE_SENSITIVE))
+            continue;
+        return item_key;
+    }
+    return NULL;
+}
+
+/*
+ * Appends the condition of one sequence key with matching item keys. With
+ * a driving key, the matching owners come from one uncorrelated subquery
+ * that starts from the values of that key, so the database finds the few
+ * matching items first rather than testing every row of the level.
+ */
+static cairn_status add_key_condition(const pgidx_backend *backend, query_sql *sql,
+                                      const seqidx_key *key, uint32_t flags)
+{
+    const seqidx_item_key *driver = driving_key(key, flags);
+    char fragment[200];
+    cairn_status status;
+
+    if (driver == NULL) {
+        query_sql_add(sql, " AND EXISTS (SELECT 1");
+        status = add_items_of(backend, sql, key, flags);
+        query_sql_add(sql, ")");
+        return status;
+    }
+
+    snprintf(fragment, sizeof(fragment),
+             " AND %s.id IN (SELECT s1.owner FROM seq_value v JOIN seq_item s1 ON s1.id = v.item"
+             " WHERE v.tag = ",
+             level_alias[key->level]);
+    query_sql_add(sql, fragment);
+    query_sql_add_number(sql, (int64_t)driver->tag);
+    query_sql_add(sql, " AND ");
+    status = add_value_condition(backend, sql, driver, flags);
+    if (status != CAIRN_OK)
+        return status;
+    snprintf(fragment, sizeof(fragment), " AND s1.level = %d AND s1.tag = ", (int)key->level);
+    query_sql_add(sql, fragment);
+    query_sql_add_number(sql, (int64_t)key->tag);
+    status = add_item_conditions(backend, sql, key, 1, flags);
+    query_sql_add(sql, ")");
+    return status;
+}
+
 cairn_status pgidx_seq_conditions(const pgidx_backend *backend, query_sql *sql,
                                   const pgidx_seq_keys *keys, cairn_index_level level,
                                   uint32_t flags)
@@ -268,11 +328,8 @@ cairn_status pgidx_seq_conditions(const pgidx_backend *backend, query_sql *sql,
     cairn_status status = CAIRN_OK;
 
     for (size_t k = 0; k < keys->count && status == CAIRN_OK; k++) {
-        if (keys->keys[k].level != level || keys->keys[k].count == 0)
-            continue;
-        query_sql_add(sql, " AND EXISTS (SELECT 1");
-        status = add_items_of(backend, sql, &keys->keys[k], flags);
-        query_sql_add(sql, ")");
+        if (keys->keys[k].level == level && keys->keys[k].count > 0)
+            status = add_key_condition(backend, sql, &keys->keys[k], flags);
     }
     return status;
 }

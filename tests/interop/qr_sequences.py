@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Helpers of test_qr_sequences.sh, on pydicom.
 
-  make DIR UID_ROOT   writes three CT instances with known sequences
+  make DIR UID_ROOT   writes four CT instances with known sequences
   show FILE...        prints one line per C-FIND response identifier:
                       "<Study, Series or SOP Instance UID> <sequence>"
                       where each sequence is TAG[item|item] and each item
@@ -66,6 +66,7 @@ def make(folder, root):
                  "PROT1", "Müller^Hans"),
         instance(root, 2, "TWO", [("MR-KNEE", "LN", "MR Knee")], "PROT2", "Jones^Ann"),
         instance(root, 3, "THREE", [], None, None),
+        instance(root, 4, "FOUR", [("US-ABD", "LN", "US Abdomen")], None, None),
     ]
     for number, ds in enumerate(instances, start=1):
         ds.save_as(f"{folder}/seq-{number}.dcm", write_like_original=False)

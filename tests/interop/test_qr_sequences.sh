@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Sequence matching (PS3.4 C.2.2.2.6) over the network. pydicom writes
-# three CT instances with a Procedure Code Sequence of three, one and no
-# items and a Request Attributes Sequence with a nested Scheduled Protocol
+# CT instances with a Procedure Code Sequence of three, one and no items
+# and a Request Attributes Sequence with a nested Scheduled Protocol
 # Code Sequence (qr_sequences.py). storescu stores them. Then DCMTK findscu
 # queries with sequence keys: a match, no match, a wildcard inside an
 # item, a name inside an item in another character set, a nested key, an
-# empty sequence key that returns every stored item, and responses that
-# carry only the matching items with only the requested item attributes.
+# empty sequence key that returns every stored item, responses that
+# carry only the matching items with only the requested item attributes,
+# and the qr max_matches limit (3 here) counting sequence matches.
 #
 # Usage: tests/interop/test_qr_sequences.sh BUILD_DIR
 
@@ -22,6 +23,8 @@ start_watchdog 300
 
 PORT=$(free_port)
 write_config
+# Three studies are stored first; the fourth comes before the limit checks.
+sed -i 's/  qr = { };/  qr = { max_matches = 3; };/' "$CONF"
 if ! start_cairnd; then
     fail "cairnd starts with the qr plugin"
     finish
@@ -32,7 +35,7 @@ files="$TEST_TMP/files"
 mkdir -p "$files"
 /usr/bin/python3 "$HELPER" make "$files" "$ROOT"
 check "pydicom writes the instances" test -e "$files/seq-3.dcm"
-timeout 60 storescu -aec CAIRN 127.0.0.1 "$PORT" "$files"/seq-*.dcm > "$TEST_TMP/storescu.log" 2>&1
+timeout 60 storescu -aec CAIRN 127.0.0.1 "$PORT" "$files"/seq-[123].dcm > "$TEST_TMP/storescu.log" 2>&1
 check "storescu stores the instances" test $? -eq 0
 
 # find_responses NAME LEVEL FINDSCU_KEYS...: runs a Study Root C-FIND at LEVEL and
@@ -119,6 +122,17 @@ expect "name in an item across character sets" \
     "$ROOT.1.1 $RAS[RequestingPhysician=Müller^Hans]" \
     SERIES -k StudyInstanceUID="$ROOT.1" -k SeriesInstanceUID -k "SpecificCharacterSet=ISO_IR 192" \
     -k "(0040,0275)[0].(0032,1032)=müller*"
+
+# max_matches counts the studies that match the sequence key.
+timeout 60 storescu -aec CAIRN 127.0.0.1 "$PORT" "$files/seq-4.dcm" > "$TEST_TMP/storescu-4.log" 2>&1
+check "storescu stores a fourth study" test $? -eq 0
+find_responses limit-universal STUDY -k StudyInstanceUID -k "(0008,1032)" > /dev/null
+check "empty sequence key over max_matches gets A700" \
+    grep -qE 'DIMSE Status +: 0xa700' "$TEST_TMP/find/limit-universal/log"
+find_responses limit-match STUDY -k StudyInstanceUID -k "(0008,1032)[0].(0008,0100)=MR-KNEE" \
+    > /dev/null
+check "matching sequence key under max_matches gets 0000" \
+    grep -qE 'DIMSE Status +: 0x0000' "$TEST_TMP/find/limit-match/log"
 
 check_no_sanitizer_report
 finish

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Sequence matching in PostgreSQL queries (seq_query.c) and the writing of
- * kept sequences at store time (seq_store.c). The sequences themselves
- * come from the SQLite back end's seqidx.c, which both plugins build.
+ * Sequence matching in PostgreSQL queries (seq_query.c). The sequence
+ * keys are read by the SQLite back end's seqidx.c, which both plugins
+ * build. pgidx.h declares the writing at store time (seq_store.c).
  */
 #ifndef PGIDX_SEQ_QUERY_H
 #define PGIDX_SEQ_QUERY_H

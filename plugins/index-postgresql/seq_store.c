@@ -130,7 +130,7 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
 {
     /*
      * Locking the level row first makes two stores into one new study
-     * take turns, so the second sees the items of the first.
+     * run one after the other, so the second reads the items of the first.
      */
     static const char *const lock_sql[] = {
         [CAIRN_LEVEL_PATIENT] = "SELECT 1 FROM patient WHERE id = $1 FOR UPDATE",

@@ -26,8 +26,9 @@
  *
  * Item values match as top-level values do: single value, list of UIDs,
  * wildcard on text VRs, DA and TM ranges on their normalised keys, PN
- * case-insensitively on the folded whole name unless the query asks for
- * case, and "" (empty value) when the item has no value for the key.
+ * case-insensitively on the folded whole name unless the query sets
+ * CAIRN_QUERY_PN_CASE_SENSITIVE, and "" (empty value) when the item has
+ * no value for the key.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sequence attributes the index keeps for sequence matching (PS3.4
- * C.2.2.2.6), independent of the database: which sequences each level
- * keeps, their items read from a stored instance (values in UTF-8, one
- * per value of a multi-valued attribute, and each item encoded whole for
- * responses), the sequence keys of a C-FIND identifier, and the decoding
- * of stored items back into a row. Only the host API is used, so the
- * SQLite and PostgreSQL back ends both build this file.
+ * C.2.2.2.6), independent of the database. It covers which sequences each
+ * level keeps and their items read from a stored instance: values in
+ * UTF-8, one per value of a multi-valued attribute, and each item encoded
+ * whole for responses. It also reads the sequence keys of a C-FIND
+ * identifier and decodes stored items back into a row. Only the host API
+ * is used, so the SQLite and PostgreSQL back ends both build this file.
  */
 #ifndef SEQIDX_H
 #define SEQIDX_H

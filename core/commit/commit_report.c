@@ -91,6 +91,7 @@ static int add_items(report_results *results, const dcm_dataset *event_info, dcm
         if (state == CAIRN_COMMITMENT_FAILED &&
             dcm_dataset_get_uint(item, TAG_FAILURE_REASON, 0, &reason) != DCM_OK)
             reason = STATUS_PROCESSING_FAILURE; /* Failure Reason is type 1; 0110 is the generic one */
+        /* NOTE: the item's Referenced SOP Class UID is not compared with the requested one. */
         memset(row, 0, sizeof *row);
         row->struct_size = sizeof *row;
         row->state = state;

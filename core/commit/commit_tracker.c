@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* Maximum due rows of one pass; the next pass takes the rest. */
-#define PASS_MAX_ROWS 50000u
+#define PASS_MAX_ROWS 20000u
 #define PASS_INTERVAL_MS 1000
 
 struct commit_tracker {
@@ -213,7 +213,11 @@ static bool is_stopping(commit_tracker *tracker)
     return stopping;
 }
 
-/* Runs one pass over the due rows. */
+/*
+ * Runs one pass over the due rows.
+ * NOTE: requests go out one at a time, so a remote that is slow to connect
+ * or to answer delays the requests to the other remotes by as much.
+ */
 static void run_pass(commit_tracker *tracker)
 {
     cairn_commitment_filter filter = {.struct_size = sizeof filter,

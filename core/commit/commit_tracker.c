@@ -10,6 +10,7 @@
  * restart resumes from the index.
  */
 #include "commit/commit_internal.h"
+#include "archive/archive_lease.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +22,12 @@
 /* Maximum due rows of one pass; the next pass takes the rest. */
 #define PASS_MAX_ROWS 20000u
 #define PASS_INTERVAL_MS 1000
+/*
+ * Of several nodes on one index, only the holder of this lease sends
+ * requests. It renews the lease before each request, well within a third
+ * of node.lease_seconds, and the others try to take it at every pass.
+ */
+#define TRACKER_LEASE_KEY "commitment:tracker"
 
 struct commit_tracker {
     runtime *rt;
@@ -229,6 +236,9 @@ static void run_pass(commit_tracker *tracker)
     cairn_status st;
     size_t start = 0;
 
+    st = archive_host_lease_acquire(TRACKER_LEASE_KEY, 0);
+    if (st != CAIRN_OK && st != CAIRN_ERR_UNSUPPORTED)
+        return;
     st = tracker->ops->commitment_list(tracker->db, &filter, add_due, &list);
     if (st != CAIRN_OK || list.failed) {
         log_error(NULL, "commitment: listing the due requests failed: %s",
@@ -242,6 +252,10 @@ static void run_pass(commit_tracker *tracker)
     /* Rows come ordered by remote and transaction: each run of equal keys is one request. */
     while (start < list.count && !is_stopping(tracker)) {
         size_t end = start + 1;
+
+        st = archive_host_lease_acquire(TRACKER_LEASE_KEY, 0);
+        if (st != CAIRN_OK && st != CAIRN_ERR_UNSUPPORTED)
+            break;
 
         while (end < list.count && end - start < COMMIT_MAX_REFERENCES &&
                strcmp(list.rows[end].remote_ae, list.rows[start].remote_ae) == 0 &&
@@ -328,5 +342,7 @@ void commit_stop(commit_tracker *tracker)
     pthread_mutex_unlock(&wake_lock);
     if (tracker->thread_started)
         pthread_join(tracker->thread, NULL);
+    /* Another node takes the requests over at its next pass. */
+    archive_host_lease_release(TRACKER_LEASE_KEY);
     free(tracker);
 }

@@ -48,7 +48,7 @@
 #define TAG_REFERENCED_SOP_CLASS_UID CAIRN_TAG(0x0008, 0x1150)
 #define TAG_REFERENCED_SOP_INSTANCE_UID CAIRN_TAG(0x0008, 0x1155)
 
-/* The answer to an invalid request. status 0: the request is valid. */
+/* The response to an invalid request; status 0 means the request is valid. */
 typedef struct mpps_error {
     cairn_dimse_status status;
     uint16_t error_id;                         /* Error ID (0000,0903); 0 when none */

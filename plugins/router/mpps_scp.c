@@ -2,7 +2,7 @@
 /*
  * The MPPS SCP's N-CREATE and N-SET handlers (PS3.4 F.7.2). Each request
  * is checked by mpps_rules.c, applied to the step kept in the index, and
- * queued for every configured order filler; the modality's response comes
+ * queued for every configured order filler. The modality's response comes
  * from this validation, never from an order filler. A lock makes each
  * request's read, check and write of the kept step one step, so two
  * associations cannot both create a UID or both update the same step.
@@ -49,7 +49,7 @@ static void answer_failure(router *rt, cairn_reply *reply, cairn_dimse_status st
     rt->api->reply_set_error_comment(reply, comment);
 }
 
-/* Answers 0110 when the request's data set was sent but cannot be parsed. Returns true then. */
+/* Sets status 0110 when the request's data set was sent but cannot be parsed, and returns true. */
 static bool unparsable(router *rt, cairn_assoc *assoc, const cairn_message *request,
                        cairn_reply *reply)
 {

@@ -7,8 +7,8 @@
  * Performed Series Sequence is archived. The notification names every archived
  * instance of the study; instances stored after it start a new round and
  * an updated notification. The studies waiting for completion are kept as
- * index documents ("router-study:" + Study Instance UID) so that a restart
- * still notifies them; their idle time then restarts from zero.
+ * index documents ("router-study:" + Study Instance UID), so a restart
+ * still notifies them. Their idle time then starts again from zero.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,7 +194,7 @@ static void untrack(router *rt, const char *uid, int64_t tracked_arrival_us)
     }
 }
 
-/* --- What the index holds about one study. --- */
+/* --- What the index contains about one study. --- */
 
 typedef struct study_instance {
     char series_uid[65];
@@ -274,7 +274,7 @@ static bool holds_instance(const study_content *c, const char *sop_uid)
     return false;
 }
 
-/* The MPPS steps of one study, as the completion rule sees them. */
+/* The MPPS steps of one study, as the completion rule counts them. */
 typedef struct study_steps {
     router *rt;
     const study_content *content;

@@ -6,8 +6,8 @@
  * step, a study) go in id order: while the first of a group fails, the
  * others wait, so an N-SET never overtakes its N-CREATE. A failed
  * delivery is retried after retry_initial_seconds, doubling up to
- * retry_max_seconds; with max_attempts set, a message is dropped, with an
- * error in the log, after that many failures. Each failure is recorded in
+ * retry_max_seconds. With max_attempts set, a message is dropped after
+ * that many failures, with an error in the log. Each failure is recorded in
  * the outbox with its error, so a restart resumes where this run stopped.
  */
 #include <stdio.h>
@@ -19,7 +19,7 @@
 
 /* Microseconds between two tries to reach the archive while it is not open yet. */
 #define ARCHIVE_WAIT_US 1000000
-/* Longest sleep with nothing due; a wake-up comes earlier when work arrives. */
+/* Maximum sleep with nothing due. Work that arrives wakes the thread earlier. */
 #define IDLE_WAIT_US (3600 * (int64_t)1000000)
 /* Most messages one delivery pass reads from the outbox. */
 #define PASS_MAX_MESSAGES 1000

@@ -48,7 +48,7 @@ typedef struct commitment_ref {
 typedef struct commitment_txn {
     struct commitment_txn *next;     /* in the delivery queue */
     struct commitment *owner;
-    char id[96];                     /* document id: COMMITMENT_ID_PREFIX + a local serial */
+    char id[96];                     /* document id: COMMITMENT_ID_PREFIX, time, random, serial */
     char transaction_uid[65];
     char calling_ae[17];             /* the requestor, where the report goes */
     char called_ae[17];              /* our AE title: the report's calling AE and Retrieve AE */

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commitment.h"
 
@@ -158,6 +160,7 @@ cairn_status commitment_on_n_action(void *state, cairn_assoc *assoc,
     request_error err = {0};
     commitment_txn *txn = read_request(cm, assoc, request, &err);
     char *document = NULL;
+    uint32_t token;
     cairn_status st;
 
     if (txn == NULL) {
@@ -171,9 +174,12 @@ cairn_status commitment_on_n_action(void *state, cairn_assoc *assoc,
     txn->owner = cm;
     commitment_load_documents(cm);
     txn->duplicate = !commitment_begin(cm, txn->transaction_uid);
+    /* The random part keeps the ids of several nodes on one index apart. */
+    if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
+        token = (uint32_t)getpid();
     pthread_mutex_lock(&cm->lock);
-    snprintf(txn->id, sizeof txn->id, COMMITMENT_ID_PREFIX "%lld-%llu", (long long)time(NULL),
-             (unsigned long long)++cm->serial);
+    snprintf(txn->id, sizeof txn->id, COMMITMENT_ID_PREFIX "%lld-%08x-%llu", (long long)time(NULL),
+             (unsigned)token, (unsigned long long)++cm->serial);
     pthread_mutex_unlock(&cm->lock);
     txn->next_attempt = (int64_t)time(NULL);
 

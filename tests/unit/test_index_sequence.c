@@ -396,6 +396,7 @@ static void test_levels_and_nesting(void **state)
     const item_key before[] = {{TAG_SPS_START_DATE, CAIRN_VR_DA, "-20231231"}};
     const item_key day[] = {{TAG_SPS_START_DATE, CAIRN_VR_DA, "20240105"}};
     const item_key name[] = {{TAG_REQUESTING_PHYSICIAN, CAIRN_VR_PN, "smith*"}};
+    const item_key name_case[] = {{TAG_REQUESTING_PHYSICIAN, CAIRN_VR_PN, "Smith*"}};
     const item_key concept[] = {{TAG_CODE_VALUE, CAIRN_VR_SH, "11528-7"}};
     const cairn_host_api *api = fx->api;
     cairn_dataset *keys;
@@ -411,6 +412,18 @@ static void test_levels_and_nesting(void **state)
     expect(fx, CAIRN_LEVEL_SERIES, TAG_REQUEST_ATTRIBUTES_SEQ, name, 1, "1.2.9.1.1[RP1]");
     expect(fx, CAIRN_LEVEL_INSTANCE, TAG_CONCEPT_NAME_CODE_SEQ, concept, 1,
            "1.2.9.1.1.1[11528-7]");
+
+    /* With case-sensitive names, only the stored case matches. */
+    keys = seq_keys(fx, TAG_REQUEST_ATTRIBUTES_SEQ, name, 1);
+    assert_int_equal(run(fx, CAIRN_LEVEL_SERIES, CAIRN_QUERY_PN_CASE_SENSITIVE, 0, keys, 0, &res),
+                     CAIRN_OK);
+    assert_string_equal(res.text, "");
+    api->dataset_destroy(keys);
+    keys = seq_keys(fx, TAG_REQUEST_ATTRIBUTES_SEQ, name_case, 1);
+    assert_int_equal(run(fx, CAIRN_LEVEL_SERIES, CAIRN_QUERY_PN_CASE_SENSITIVE, 0, keys, 0, &res),
+                     CAIRN_OK);
+    assert_string_equal(res.text, "1.2.9.1.1");
+    api->dataset_destroy(keys);
 
     /* A nested sequence key: Scheduled Protocol Code Sequence in the request item. */
     keys = api->dataset_create();

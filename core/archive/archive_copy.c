@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,7 +263,9 @@ static int copy_message(void *arg, const cairn_outbox_message *message)
 /* True when ops has every op the copy calls beyond the instances. */
 static bool has_document_ops(const cairn_index_ops *ops)
 {
-    return ops->struct_size >= sizeof(cairn_index_ops) && ops->job_list != NULL &&
+    return ops->struct_size >= offsetof(cairn_index_ops, rejection_list) +
+                                   sizeof ops->rejection_list &&
+           ops->job_list != NULL &&
            ops->job_put != NULL && ops->reject_instances != NULL &&
            ops->rejection_list != NULL && ops->mpps_list != NULL && ops->mpps_put != NULL &&
            ops->commitment_list != NULL && ops->commitment_put != NULL &&

@@ -27,8 +27,9 @@ static void read_node(runtime *rt, char *name, size_t size, uint32_t *lease_ms)
 /* Returns true when ops has the lease entries. */
 static bool has_leases(const cairn_index_ops *ops)
 {
-    return ops->struct_size >= sizeof(cairn_index_ops) && ops->lease_acquire != NULL &&
-           ops->lease_release != NULL;
+    return ops->struct_size >= offsetof(cairn_index_ops, lease_release) +
+                                   sizeof ops->lease_release &&
+           ops->lease_acquire != NULL && ops->lease_release != NULL;
 }
 
 cairn_status archive_host_lease_acquire(const char *key, uint32_t ttl_ms)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Leases as host API entries: a plugin or a core service that drains a
- * queue kept in the index (the outbox, storage commitment retries) takes
- * the lease of the queue's key before each pass, so that of several nodes
- * on one index one drains it, and another takes over once that node stops
- * renewing. The owner is this node's node.name.
+ * Leases as host API entries. A plugin or a core service that drains a
+ * queue kept in the index (the outbox, storage commitment requests) takes
+ * the lease of the queue's key before each pass. Of several nodes on one
+ * index, one then drains the queue, and another takes over once that node
+ * stops renewing. The owner is this node's node.name.
  */
 #ifndef CAIRN_ARCHIVE_LEASE_H
 #define CAIRN_ARCHIVE_LEASE_H

@@ -6,6 +6,7 @@
  */
 #include "jobs/jobs_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ void jobs_lease_init(jobs_lease *lease, const cairn_conf *conf, archive *ar)
              conf->node.name != NULL ? conf->node.name : "local");
     lease->ttl_ms = (uint32_t)(conf->node.lease_seconds > 0 ? conf->node.lease_seconds
                                                              : CONF_NODE_LEASE_DEFAULT) * 1000u;
-    lease->enabled = lease->ops->struct_size >= sizeof(cairn_index_ops) &&
+    lease->enabled = lease->ops->struct_size >= offsetof(cairn_index_ops, lease_release) +
+                                                sizeof lease->ops->lease_release &&
                      lease->ops->lease_acquire != NULL && lease->ops->lease_release != NULL &&
                      lease->ops->job_get != NULL;
 }

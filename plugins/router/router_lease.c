@@ -3,10 +3,11 @@
  * The outbox lease. With several cairnd nodes on one index every node
  * runs a delivery thread, but only the one holding the lease
  * "router:outbox" sends, so each message goes out from one node. The
- * holder renews the lease at every third of its length; the others look
- * as often, and one of them takes over once the holder stops renewing. A
- * node that stalls longer than the lease while sending may overlap with
- * its successor for that one message, so delivery is at least once.
+ * holder renews the lease at every third of its length. The others try to
+ * take it every second, so one of them takes over once the holder stops
+ * renewing. A node that stalls longer than the lease while sending may
+ * overlap with its successor for that one message, so delivery is at
+ * least once.
  */
 #include "router.h"
 

@@ -393,8 +393,12 @@ cc -O2 -o "$WORK/echo_rate" "$LIB/echo_rate.c" || { echo "bench: cannot compile 
 $PY "$LIB/make_instances.py" large "$WORK/in/huge.dcm" "$HUGE_SIZE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-log "dd with fsync"
-for mib in $LARGE_SIZES; do case_dd "$mib"; done
+# dd runs right before Cairn's large cases, so the two see the same load on
+# a shared disk; without cairn in SERVERS it runs here.
+if [[ " $SERVERS " != *" cairn "* ]]; then
+    log "dd with fsync"
+    for mib in $LARGE_SIZES; do case_dd "$mib"; done
+fi
 
 for server in $SERVERS; do
     for VARIANT in shipped nodelay; do
@@ -404,6 +408,10 @@ for server in $SERVERS; do
         for clients in 1 8; do case_raw_echo "$clients"; done
         for clients in 1 4 8; do case_small "$clients"; done
         if [ "$VARIANT" = nodelay ]; then
+            if [ "$server" = cairn ]; then
+                log "dd with fsync"
+                for mib in $LARGE_SIZES; do case_dd "$mib"; done
+            fi
             for mib in $LARGE_SIZES; do case_large "$mib"; done
         fi
         stop_server

@@ -184,9 +184,11 @@ out:
  * node folders wrote. None of it was acknowledged, but a commit may have
  * reached the index just before the crash: then its final file stays;
  * otherwise the final file goes too. Other nodes' folders are never read,
- * since their commits may be in progress.
+ * since their commits may be in progress. In tmp/ itself only received
+ * instances of earlier versions are handled: other files there, such as
+ * the copies a running node's sends decompress into, may be in use.
  */
-static void recover_tmp_folder(archive *ar, const char *folder)
+static void recover_tmp_folder(archive *ar, const char *folder, bool instances_only)
 {
     char path[PATH_MAX];
     char rel[128];
@@ -209,8 +211,10 @@ static void recover_tmp_folder(archive *ar, const char *folder)
             (int)sizeof tmp_path)
             continue;
 
-        if (final_name(entry->d_name, rel, sizeof rel) == 0 &&
-            fstatat(ar->root_fd, rel, &st, 0) == 0) {
+        if (final_name(entry->d_name, rel, sizeof rel) != 0) {
+            if (instances_only)
+                continue;
+        } else if (fstatat(ar->root_fd, rel, &st, 0) == 0) {
             if (commit_reached_index(ar, tmp_path, rel)) {
                 kept++;
             } else if (unlinkat(ar->root_fd, rel, 0) == 0) {
@@ -339,8 +343,8 @@ int archive_open_node(const char *storage_path, const char *node, const cairn_in
                   cairn_strerror(st));
         goto fail;
     }
-    recover_tmp_folder(ar, ar->tmp_folder);
-    recover_tmp_folder(ar, "tmp");
+    recover_tmp_folder(ar, ar->tmp_folder, false);
+    recover_tmp_folder(ar, "tmp", true);
 
     *out = ar;
     return 0;

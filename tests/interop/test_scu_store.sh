@@ -145,6 +145,6 @@ check "dcmdump reads each file getscu received" \
 
 check "cairnd is still running" cairnd_alive
 check "no decompressed copy is left in storage/tmp" \
-    bash -c '[ -z "$(ls -A "$1/tmp")" ]' _ "$STORAGE"
+    bash -c '[ -z "$(find "$1/tmp" -type f -not -name .lock)" ]' _ "$STORAGE"
 check_no_sanitizer_report
 finish

@@ -60,7 +60,7 @@ stored_file_count() {
 }
 
 tmp_file_count() {
-    find "$STORAGE/tmp" -type f 2>/dev/null | wc -l
+    find "$STORAGE/tmp" -type f -not -name .lock 2>/dev/null | wc -l
 }
 
 # expect_nothing_stored WHAT: the index, the storage folder and tmp/ are

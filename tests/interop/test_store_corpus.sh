@@ -393,7 +393,7 @@ timeout 120 "$CAIRN" --config "$CONF" check > "$TEST_TMP/check.out" 2>&1
 rc=$?
 check "cairn check exits 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || head -n 20 "$TEST_TMP/check.out"
-leftover=$(find "$STORAGE/tmp" -type f 2>/dev/null | wc -l)
+leftover=$(find "$STORAGE/tmp" -type f -not -name .lock 2>/dev/null | wc -l)
 check "storage tmp/ is empty" test "$leftover" -eq 0
 check "cairnd still running" cairnd_alive
 check_no_sanitizer_report

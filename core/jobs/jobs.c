@@ -331,6 +331,8 @@ static bool claim(jobs *js, job *j)
         return false;
     }
 
+    /* Under save_lock, so that no save of this node is between its hash and the index. */
+    pthread_mutex_lock(&js->save_lock);
     st = jobs_lease_read(&js->lease, j->id, &fresh, &hash);
     pthread_mutex_lock(&js->lock);
     if (st == CAIRN_OK && hash != j->doc_hash)
@@ -338,6 +340,7 @@ static bool claim(jobs *js, job *j)
     else if (st == CAIRN_OK)
         jobs_record_free(fresh);
     pthread_mutex_unlock(&js->lock);
+    pthread_mutex_unlock(&js->save_lock);
     return true;
 }
 
@@ -577,6 +580,7 @@ static void take_over(jobs *js)
 
         if (st != CAIRN_OK)
             continue;
+        pthread_mutex_lock(&js->save_lock);
         st = jobs_lease_read(&js->lease, ids[i], &fresh, &hash);
         pthread_mutex_lock(&js->lock);
         j = find_job(js, ids[i]);
@@ -590,6 +594,7 @@ static void take_over(jobs *js)
             changed = settle_interrupted(j, "interrupted by a restart");
         }
         pthread_mutex_unlock(&js->lock);
+        pthread_mutex_unlock(&js->save_lock);
         if (changed)
             save(js, j);
         jobs_lease_give_back(&js->lease, ids[i]);
@@ -663,7 +668,10 @@ static void *sync_main(void *arg)
         pthread_mutex_unlock(&js->lock);
 
         renew_leases(js);
+        /* Under save_lock: a document being saved has its hash set but is not in the index yet. */
+        pthread_mutex_lock(&js->save_lock);
         st = js->ops->job_list(js->db, merge_one, js);
+        pthread_mutex_unlock(&js->save_lock);
         if (st != CAIRN_OK)
             log_warn(NULL, "jobs: reading the kept jobs from the index failed: %s",
                      cairn_strerror(st));

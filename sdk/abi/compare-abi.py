@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Compare two abidw descriptions of the SDK probe under the SDK's ABI rules.
 
-The rules (docs/plugin-guide.md): a public struct keeps the offset, name
-and type of every member and may only grow by members appended at its end;
-an enum keeps the value of every enumerator and may gain new ones; a
-typedef keeps its underlying type; the probe's functions keep their
-parameters. Types are compared by name and shape, so a struct that grew
-does not count as a change of every function pointer that takes it.
+The rules are those of docs/plugin-guide.md:
+- a public struct keeps the offset, name and type of every member, and
+  grows only by members appended past its old size;
+- an enum keeps the value of every enumerator and may gain new ones;
+- a typedef keeps its underlying type;
+- the probe's functions keep their parameters.
+Types are compared by name and shape, so a struct that grew does not count
+as a change of every function pointer that takes it.
 
 Usage: compare-abi.py BASELINE.xml CURRENT.xml
 Prints one line per incompatible change. Exit status: 0 compatible,

@@ -7,8 +7,8 @@
 # installed cairnd as the cairn user with the packaged configuration (on
 # free ports), runs echoscu and storescu against it, builds the sample
 # plugin out of tree against the installed cairn-dev and runs its test,
-# checks that a changed conffile survives a reinstall, and purges the
-# packages. The packages, and the cairn user and /var/lib/cairn when this
+# upgrades to a repacked next release whose default configuration changed
+# (the site's changed file must stay), and purges the packages. The packages, and the cairn user and /var/lib/cairn when this
 # test created them, are removed on every exit.
 #
 # Usage: test_deb.sh SOURCE_DIR WORK_DIR
@@ -314,19 +314,48 @@ check "sample plugin builds with pkg-config --cflags --libs cairn-sdk" \
 check "pkg-config build exports only cairn_plugin_entry" \
     sh "$ROOT/tests/sdk/check-exports.sh" "$WORK/ct-router-pc.so"
 
-# --- A site's change to the conffile survives a reinstall.
+# --- Upgrade: a site's change to the conffile survives a new default.
+
+# The next release, made by repacking these packages: a new version, and
+# a changed default configuration in the cairn package.
+UPGRADE=$WORK/upgrade
+rm -rf "$UPGRADE"
+mkdir -p "$UPGRADE"
+old_version=$(dpkg-deb -f "$(ls "$WORK"/build/packages/cairn_*.deb | head -n 1)" Version)
+new_version="${old_version%-*}-$((${old_version##*-} + 1))"
+for deb in "${DEBS[@]}"; do
+    tree=$UPGRADE/tree
+    rm -rf "$tree"
+    dpkg-deb -R "$deb" "$tree"
+    sed -i -e "s/^Version: .*/Version: $new_version/" \
+        -e "s/(= $old_version)/(= $new_version)/g" "$tree/DEBIAN/control"
+    if [ -f "$tree/etc/cairn/cairn.conf" ]; then
+        echo "# added by the next release" >> "$tree/etc/cairn/cairn.conf"
+        (cd "$tree" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z |
+            xargs -0 md5sum > DEBIAN/md5sums)
+    fi
+    dpkg-deb -b "$tree" "$UPGRADE/$(basename "${deb%_*_*}")_upgrade.deb" >/dev/null
+done
 
 echo "# changed by the site" >> /etc/cairn/cairn.conf
-if dpkg_locked dpkg -i "$(ls "$WORK"/build/packages/cairn_*.deb | head -n 1)" \
-    > "$WORK/reinstall.log"; then
-    pass "reinstall of cairn"
+# --force-confold keeps the site's file without asking, as an unattended
+# upgrade does; dpkg writes the new default next to it.
+if dpkg_locked dpkg -i --force-confdef --force-confold "$UPGRADE"/*_upgrade.deb \
+    > "$WORK/upgrade.log"; then
+    pass "upgrade from $old_version to $new_version"
 else
-    cat "$WORK/reinstall.log"
-    fail "reinstall of cairn"
+    cat "$WORK/upgrade.log"
+    fail "upgrade from $old_version to $new_version"
 fi
-check "changed /etc/cairn/cairn.conf kept" grep -q "^# changed by the site" /etc/cairn/cairn.conf
+check "cairn $new_version installed" \
+    test "$(dpkg-query -W -f='${Version}' cairn)" = "$new_version"
+check "site's /etc/cairn/cairn.conf kept on upgrade" \
+    grep -q "^# changed by the site" /etc/cairn/cairn.conf
+check "new default kept as cairn.conf.dpkg-dist" \
+    grep -q "^# added by the next release" /etc/cairn/cairn.conf.dpkg-dist
 check "/etc/cairn/cairn.conf still root:cairn 0640" \
     test "$(stat -c '%U:%G %a' /etc/cairn/cairn.conf)" = "root:cairn 640"
+rm -f /etc/cairn/cairn.conf.dpkg-dist
 
 # --- Purge.
 

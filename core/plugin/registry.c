@@ -299,7 +299,12 @@ cairn_status plugin_register_index(cairn_plugin *self, const cairn_index_ops *op
     index = calloc(1, sizeof *index);
     if (index == NULL)
         return CAIRN_ERR_NO_MEMORY;
-    memcpy(&index->ops, ops, sizeof index->ops);
+    /*
+     * A back end built against an older SDK minor has a shorter table: copy
+     * what it has, so the ops appended since stay NULL and callers skip them.
+     */
+    memcpy(&index->ops, ops,
+           ops->struct_size < sizeof index->ops ? ops->struct_size : sizeof index->ops);
     index->ops.struct_size = sizeof(cairn_index_ops);
     index->ops.name = strdup(ops->name);
     if (index->ops.name == NULL) {

@@ -201,7 +201,7 @@ CONF
   }
 }
 CONF
-        Orthanc "$SRV_DIR/orthanc.json" > "$SRV_DIR/server.log" 2>&1 &
+        TCP_NODELAY=1 Orthanc "$SRV_DIR/orthanc.json" > "$SRV_DIR/server.log" 2>&1 &
         ;;
     esac
     SRV_PID=$!

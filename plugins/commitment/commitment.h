@@ -82,6 +82,10 @@ typedef struct commitment {
     bool stopping;
     pthread_t thread;
     bool thread_started;
+    char **owned;                    /* record ids whose lease this node holds */
+    size_t n_owned, cap_owned;
+    bool leases_unsupported;         /* the index has no leases: this node is the only one */
+    int64_t leases_checked;          /* seconds: the last commitment_lease_pass */
 } commitment;
 
 void commitment_txn_free(commitment_txn *txn);
@@ -114,6 +118,8 @@ bool commitment_valid_uid(const char *uid);
  * archive is not open yet.
  */
 bool commitment_load_documents(commitment *cm);
+/* An archive_document_list callback: queues one kept record whose lease this node can take. */
+int commitment_queue_load(void *arg, const char *id, const char *document);
 int commitment_queue_start(commitment *cm);
 void commitment_queue_stop(commitment *cm);
 void commitment_queue_push(commitment *cm, commitment_txn *txn);
@@ -121,5 +127,20 @@ bool commitment_begin(commitment *cm, const char *transaction_uid);
 void commitment_end(commitment *cm, const char *transaction_uid);
 /* Retires a reported transaction: deletes its document and frees it. */
 void commitment_finish(commitment *cm, commitment_txn *txn);
+
+/*
+ * commitment_lease.c: with several nodes on one index, the node holding
+ * the lease "commitment-report:<record id>" delivers that report.
+ * commitment_lease_take takes or renews it and notes the id as this
+ * node's; false when another node holds it. commitment_lease_drop gives
+ * it up. commitment_lease_pass, run by the retry thread at least every
+ * commitment_lease_interval seconds, renews the leases, forgets queued
+ * records another node took, and queues records whose node stopped.
+ */
+bool commitment_lease_take(commitment *cm, const char *id);
+void commitment_lease_drop(commitment *cm, const char *id);
+bool commitment_lease_owned(commitment *cm, const char *id);
+int64_t commitment_lease_interval(commitment *cm);
+void commitment_lease_pass(commitment *cm);
 
 #endif

@@ -136,6 +136,9 @@ static void commitment_shutdown(void *state)
     for (size_t i = 0; i < cm->n_in_progress; i++)
         free(cm->in_progress[i]);
     free(cm->in_progress);
+    for (size_t i = 0; i < cm->n_owned; i++)
+        free(cm->owned[i]);
+    free(cm->owned);
     free_remotes(cm);
     pthread_cond_destroy(&cm->wake);
     pthread_mutex_destroy(&cm->lock);

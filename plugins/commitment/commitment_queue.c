@@ -72,6 +72,7 @@ void commitment_finish(commitment *cm, commitment_txn *txn)
                      txn->transaction_uid, cairn_strerror(st));
     if (!txn->duplicate)
         commitment_end(cm, txn->transaction_uid);
+    commitment_lease_drop(cm, txn->id);
     commitment_txn_free(txn);
 }
 
@@ -84,12 +85,19 @@ void commitment_queue_push(commitment *cm, commitment_txn *txn)
     pthread_mutex_unlock(&cm->lock);
 }
 
-/* Loads one transaction left by the last run into the queue. */
-static int load_one(void *arg, const char *id, const char *document)
+/*
+ * Loads one transaction left by the last run, or by a node that stopped,
+ * into the queue. Records this node handles, and those whose lease another
+ * node holds, are skipped.
+ */
+int commitment_queue_load(void *arg, const char *id, const char *document)
 {
     commitment *cm = arg;
-    commitment_txn *txn = commitment_record_parse(id, document);
+    commitment_txn *txn;
 
+    if (commitment_lease_owned(cm, id) || !commitment_lease_take(cm, id))
+        return 0;
+    txn = commitment_record_parse(id, document);
     if (txn == NULL) {
         cm->api->log(cm->self, CAIRN_LOG_WARN, "the Storage Commitment record %s cannot be read; "
                      "it is removed", id);
@@ -180,7 +188,7 @@ bool commitment_load_documents(commitment *cm)
 
     pthread_mutex_lock(&cm->load_lock);
     if (!cm->documents_loaded) {
-        st = cm->api->archive_document_list(COMMITMENT_ID_PREFIX, load_one, cm);
+        st = cm->api->archive_document_list(COMMITMENT_ID_PREFIX, commitment_queue_load, cm);
         if (st != CAIRN_OK && st != CAIRN_ERR_BUSY)
             cm->api->log(cm->self, CAIRN_LOG_ERROR, "cannot read the Storage Commitment "
                          "records: %s", cairn_strerror(st));
@@ -207,6 +215,11 @@ static void *run(void *arg)
             loaded = commitment_load_documents(cm);
             pthread_mutex_lock(&cm->lock);
         }
+        if (loaded && now >= cm->leases_checked + commitment_lease_interval(cm)) {
+            pthread_mutex_unlock(&cm->lock);
+            commitment_lease_pass(cm);
+            pthread_mutex_lock(&cm->lock);
+        }
         due = take_due(cm, now, &next_due);
         if (due != NULL) {
             pthread_mutex_unlock(&cm->lock);
@@ -218,6 +231,8 @@ static void *run(void *arg)
         clock_gettime(CLOCK_REALTIME, &until);
         if (!loaded)
             next_due = now + LOAD_RETRY_SECONDS;
+        else if (next_due > cm->leases_checked + commitment_lease_interval(cm))
+            next_due = cm->leases_checked + commitment_lease_interval(cm);
         until.tv_sec = next_due == INT64_MAX ? until.tv_sec + 3600
                        : (time_t)(until.tv_sec + (next_due > now ? next_due - now : 0));
         pthread_cond_timedwait(&cm->wake, &cm->lock, &until);
@@ -252,9 +267,10 @@ void commitment_queue_stop(commitment *cm)
         cm->thread_started = false;
     }
 
-    /* The records stay in the index: the next start delivers them. */
+    /* The records stay in the index: the next start, or another node, delivers them. */
     while ((txn = cm->queue) != NULL) {
         cm->queue = txn->next;
+        commitment_lease_drop(cm, txn->id);
         commitment_txn_free(txn);
     }
 }

@@ -183,7 +183,11 @@ cairn_status commitment_on_n_action(void *state, cairn_assoc *assoc,
     pthread_mutex_unlock(&cm->lock);
     txn->next_attempt = (int64_t)time(NULL);
 
-    /* The transaction is durable before the N-ACTION-RSP promises a report. */
+    /*
+     * The transaction is durable before the N-ACTION-RSP promises a report.
+     * Its lease comes first, so that no other node takes the new record.
+     */
+    commitment_lease_take(cm, txn->id);
     document = commitment_record_format(txn);
     st = document != NULL ? api->archive_document_put(txn->id, document) : CAIRN_ERR_NO_MEMORY;
     free(document);
@@ -192,6 +196,7 @@ cairn_status commitment_on_n_action(void *state, cairn_assoc *assoc,
                        "transaction %s: %s", txn->transaction_uid, cairn_strerror(st));
         if (!txn->duplicate)
             commitment_end(cm, txn->transaction_uid);
+        commitment_lease_drop(cm, txn->id);
         commitment_txn_free(txn);
         api->reply_set_status(reply, CAIRN_DIMSE_PROCESSING_FAILURE);
         api->reply_set_error_comment(reply, "cannot store the transaction");

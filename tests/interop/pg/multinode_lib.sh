@@ -5,7 +5,8 @@
 # APIs, on one PostgreSQL database (the test's) and one storage folder.
 #
 # Usage: set NODE_EXTRA (settings added to the node group) and
-# REMOTES_EXTRA (entries of the remotes list) when needed, then
+# REMOTES_EXTRA (entries of the remotes list), PLUGINS_EXTRA (plugin groups)
+# and AE_PLUGINS_EXTRA (", name" items of the AE's plugins) when needed, then
 # write_node_configs and start_node A / start_node B.
 
 export CAIRN_TEST_INDEX=postgresql
@@ -37,10 +38,11 @@ plugins = {
   storage = { };
   index-postgresql = { $(test_index_settings) };
   qr = { };
+  ${PLUGINS_EXTRA:-}
 };
 aes = (
   { title = "CAIRN_$node"; port = ${NODE_PORT[$node]}; bind = "127.0.0.1";
-    plugins = [ "verification", "storage", "qr" ]; }
+    plugins = [ "verification", "storage", "qr"${AE_PLUGINS_EXTRA:-} ]; }
 );
 remotes = (
   { title = "MOVEDEST"; host = "127.0.0.1"; port = ${MOVE_PORT:-104}; }$REMOTES_EXTRA

@@ -51,7 +51,8 @@ static void add_owned(commitment *cm, const char *id)
                 cm->cap_owned = cap;
             }
         }
-        /* NOTE: out of memory, the id goes unnoted and its lease lapses: another node may deliver it too. */
+        /* NOTE: out of memory, the id goes unnoted and its lease lapses, so another
+         * node may deliver the report too. */
         if (cm->n_owned < cm->cap_owned) {
             char *copy = strdup(id);
 

@@ -54,26 +54,31 @@ int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cair
 {
     dcm_dataset *cmd = dcm_dataset_create();
     uint8_t *buf = NULL;
+    uint8_t *data = NULL;
     size_t len = 0;
+    size_t data_len = 0;
     int result = -1;
 
     if (cmd == NULL || build_response_command(msg, reply, cmd) != 0)
         goto out;
     if (dimse_encode_command(cmd, &buf, &len) != DCM_OK)
         goto out;
-    if (ul_write_pdv(assoc->ul, msg->pctx_id, true, buf, len, true) != UL_OK)
-        goto out;
 
+    /* The data set is encoded first, so the command can go out with it in
+     * one TCP segment (a C-FIND sends one such pair per match). */
     if (reply->dataset != NULL) {
         const dcm_ts *ts = dcm_ts_find(msg->transfer_syntax_uid);
 
-        free(buf);
-        buf = NULL;
-        if (ts == NULL || dcm_encode_buffer(reply->dataset, ts, &buf, &len) != DCM_OK)
+        if (ts == NULL || dcm_encode_buffer(reply->dataset, ts, &data, &data_len) != DCM_OK)
             goto out;
-        if (ul_write_pdv(assoc->ul, msg->pctx_id, false, buf, len, true) != UL_OK)
-            goto out;
+        if (data_len > 0)
+            ul_more_follows(assoc->ul);
     }
+    if (ul_write_pdv(assoc->ul, msg->pctx_id, true, buf, len, true) != UL_OK)
+        goto out;
+    if (reply->dataset != NULL &&
+        ul_write_pdv(assoc->ul, msg->pctx_id, false, data, data_len, true) != UL_OK)
+        goto out;
 
     log_debug(&assoc->log, "sent %s, message %u, status 0x%04X%s%s",
               dimse_command_name((uint16_t)(msg->command_field | DIMSE_RESPONSE_BIT)),
@@ -84,6 +89,7 @@ int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cair
 
 out:
     free(buf);
+    free(data);
     dcm_dataset_destroy(cmd);
     return result;
 }

@@ -119,6 +119,15 @@ int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms);
 bool ul_input_pending(ul_assoc *assoc);
 
 /*
+ * Marks the next P-DATA-TF as followed at once by another, such as a
+ * command by its data set. The next PDU then goes out with MSG_MORE, so
+ * the kernel can send both in one TCP segment and the peer wakes once.
+ * The PDU after it pushes both out, so call this only when that second
+ * PDU is ready to be written.
+ */
+void ul_more_follows(ul_assoc *assoc);
+
+/*
  * Appends len bytes to the current command or data set of pctx_id. Bytes
  * are buffered into P-DATA-TF PDUs of the peer's maximum length; a full PDU
  * is sent when more bytes follow, and last marks the final fragment and

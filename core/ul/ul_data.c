@@ -64,6 +64,11 @@ bool ul_input_pending(ul_assoc *assoc)
     return a->fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
+void ul_more_follows(ul_assoc *assoc)
+{
+    assoc->more_follows = true;
+}
+
 /* Sends the P-DATA-TF in the send buffer (Evt9: DT-1 or AR-7). */
 static int flush_pdu(ul_assoc *a, bool last)
 {
@@ -105,13 +110,15 @@ int ul_write_pdv(ul_assoc *assoc, uint8_t pctx_id, bool command, const void *dat
     const uint8_t *src = data;
     size_t capacity = UL_PDU_HEADER_LEN + (size_t)a->max_pdu_send;
 
-    if (!a->wbuf || !a->pctx_accepted[pctx_id])
+    if (!a->wbuf || !a->pctx_accepted[pctx_id] ||
+        (a->fsm.state != UL_STA6 && a->fsm.state != UL_STA8)) {
+        a->more_follows = false;
         return UL_ERROR;
-    if (a->fsm.state != UL_STA6 && a->fsm.state != UL_STA8)
-        return UL_ERROR;
+    }
     if (a->fragment_open && (a->fragment_pctx != pctx_id || a->fragment_command != command)) {
         log_error(a->log, "PDV for context %u written while a %s of context %u is open",
                   pctx_id, a->fragment_command ? "command" : "data set", a->fragment_pctx);
+        a->more_follows = false;
         return UL_ERROR;
     }
 

@@ -51,6 +51,8 @@ struct ul_assoc {
     bool fragment_open;
     uint8_t fragment_pctx;
     bool fragment_command;
+    /* The next P-DATA-TF goes out with MSG_MORE (ul_more_follows). */
+    bool more_follows;
 };
 
 ul_assoc *ul_assoc_new(int fd, const ul_params *params, bool requestor);

@@ -99,13 +99,17 @@ static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
     return UL_OK;
 }
 
-/* Writes n bytes; poll runs only when the socket's send buffer is full. */
-static int write_all(int fd, const uint8_t *buf, size_t n, unsigned timeout_ms)
+/*
+ * Writes n bytes; poll runs only when the socket's send buffer is full.
+ * more adds MSG_MORE: another write follows at once.
+ */
+static int write_all(int fd, const uint8_t *buf, size_t n, unsigned timeout_ms, bool more)
 {
+    int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
     size_t sent = 0;
 
     while (sent < n) {
-        ssize_t r = send(fd, buf + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t r = send(fd, buf + sent, n - sent, flags);
 
         if (r > 0) {
             sent += (size_t)r;
@@ -131,7 +135,9 @@ static int fsm_send_pdu(void *arg, uint8_t type, uint8_t abort_source, uint8_t a
     uint8_t short_pdu[10];
     const uint8_t *data = short_pdu;
     size_t len = sizeof short_pdu;
+    bool more = type == UL_PDU_P_DATA_TF && a->more_follows;
 
+    a->more_follows = false;
     switch (type) {
     case UL_PDU_ASSOC_RQ:
     case UL_PDU_ASSOC_AC:
@@ -158,7 +164,7 @@ static int fsm_send_pdu(void *arg, uint8_t type, uint8_t abort_source, uint8_t a
 
     if (a->fd < 0)
         return -1;
-    int r = write_all(a->fd, data, len, a->params.dimse_timeout_ms);
+    int r = write_all(a->fd, data, len, a->params.dimse_timeout_ms, more);
     if (r != UL_OK) {
         log_error(a->log, "sending %s of %zu bytes failed: %s", ul_pdu_type_name(type), len,
                   ul_strerror(r));

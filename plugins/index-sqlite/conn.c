@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sqlidx.h"
 
@@ -177,6 +178,10 @@ void sqlidx_conn_close(sqlidx_conn *conn)
         sqlite3_finalize(conn->fixed[i]);
     for (size_t i = 0; i < SQLIDX_LIST_CACHE_SIZE; i++)
         sqlite3_finalize(conn->list_cache[i].stmt);
+    for (size_t i = 0; i < SQLIDX_QUERY_CACHE_SIZE; i++) {
+        sqlite3_finalize(conn->query_cache[i].stmt);
+        free(conn->query_cache[i].text);
+    }
     sqlite3_close(conn->db);
     free(conn);
 }
@@ -242,6 +247,48 @@ sqlite3_stmt *sqlidx_conn_cached(const sqlidx_backend *backend, sqlidx_conn *con
     sqlite3_finalize(conn->list_cache[slot].stmt);
     conn->list_cache[slot].key = key;
     conn->list_cache[slot].stmt = stmt;
+    return stmt;
+}
+
+/*
+ * Returns the query statement of text sql, reset and without bindings, and
+ * prepares it when the connection does not have it yet; NULL (logged) on
+ * failure. A full cache drops its oldest entry. Clients repeat the same
+ * query keys, and preparing a SERIES query took longer than running it.
+ */
+sqlite3_stmt *sqlidx_conn_query(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                const char *sql)
+{
+    sqlite3_stmt *stmt;
+    char *text;
+    unsigned slot;
+
+    for (unsigned i = 0; i < SQLIDX_QUERY_CACHE_SIZE; i++) {
+        if (conn->query_cache[i].stmt != NULL && strcmp(conn->query_cache[i].text, sql) == 0) {
+            stmt = conn->query_cache[i].stmt;
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            return stmt;
+        }
+    }
+
+    text = strdup(sql);
+    if (text == NULL) {
+        sqlidx_log(backend, CAIRN_LOG_ERROR, "out of memory for an index query");
+        return NULL;
+    }
+    stmt = prepare(backend, conn, sql);
+    if (stmt == NULL) {
+        free(text);
+        return NULL;
+    }
+
+    slot = conn->query_next;
+    conn->query_next = (slot + 1) % SQLIDX_QUERY_CACHE_SIZE;
+    sqlite3_finalize(conn->query_cache[slot].stmt);
+    free(conn->query_cache[slot].text);
+    conn->query_cache[slot].text = text;
+    conn->query_cache[slot].stmt = stmt;
     return stmt;
 }
 

@@ -11,8 +11,10 @@
  * and each one of the query level or above adds a column of matching
  * items, whose parameters come before those of the conditions.
  *
- * The statements are prepared for each call, because their shape depends
- * on which keys are set and on the number of values in UID lists.
+ * The shape of the statements depends on which keys are set and on the
+ * number of values in UID lists, so the connection keeps them by their
+ * text (sqlidx_conn_query): a client that repeats a query with other
+ * values reuses the prepared statement.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +55,31 @@ static int bind_params(sqlite3_stmt *stmt, const query_sql *sql, int first)
 }
 
 /*
- * Prepares text and binds the parameters of columns (may be NULL), then
- * those of match; NULL (logged) on failure.
+ * Gives a statement back to the connection's cache: reset, so it holds no
+ * read lock, and without bindings, which point into the query's values.
+ */
+static void release(sqlite3_stmt *stmt)
+{
+    if (stmt == NULL)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+/*
+ * Takes the statement of text from the connection's cache, or prepares it,
+ * and binds the parameters of columns (may be NULL), then those of match;
+ * NULL (logged) on failure. The caller resets the statement when done.
  */
 static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, const char *text,
                              const query_sql *columns, const query_sql *match)
 {
-    sqlite3_stmt *stmt = NULL;
     int first = columns != NULL ? (int)columns->param_count : 0;
-    int rc = sqlite3_prepare_v2(conn->db, text, -1, &stmt, NULL);
+    sqlite3_stmt *stmt = sqlidx_conn_query(backend, conn, text);
+    int rc;
 
-    if (rc != SQLITE_OK) {
-        sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot prepare index query \"%s\": %s", text,
-                   sqlite3_errmsg(conn->db));
+    if (stmt == NULL)
         return NULL;
-    }
 
     rc = bind_params(stmt, columns, 0);
     if (rc == SQLITE_OK)
@@ -75,7 +87,7 @@ static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, c
     if (rc != SQLITE_OK) {
         sqlidx_log(backend, CAIRN_LOG_ERROR, "cannot bind the values of an index query: %s",
                    sqlite3_errmsg(conn->db));
-        sqlite3_finalize(stmt);
+        release(stmt);
         return NULL;
     }
     return stmt;
@@ -128,7 +140,7 @@ static cairn_status count_matches(const sqlidx_backend *backend, sqlidx_conn *co
         status = step_failed(backend, conn, rc);
 
 out:
-    sqlite3_finalize(stmt);
+    release(stmt);
     free(text);
     return status;
 }
@@ -179,7 +191,7 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
         status = step_failed(backend, conn, rc);
 
 out:
-    sqlite3_finalize(stmt);
+    release(stmt);
     free(text);
     query_sql_free(&seq_columns);
     return status;

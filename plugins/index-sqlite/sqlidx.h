@@ -59,6 +59,9 @@ typedef enum sqlidx_stmt_id {
 /* Listing statements a connection keeps, keyed by level and filter keys. */
 #define SQLIDX_LIST_CACHE_SIZE 16
 
+/* Query statements a connection keeps, keyed by their text (query.c). */
+#define SQLIDX_QUERY_CACHE_SIZE 16
+
 /* One SQLite connection and its prepared statements. */
 typedef struct sqlidx_conn {
     sqlite3 *db;
@@ -68,6 +71,11 @@ typedef struct sqlidx_conn {
         sqlite3_stmt *stmt;
     } list_cache[SQLIDX_LIST_CACHE_SIZE];
     unsigned list_next; /* slot the next new listing statement takes */
+    struct {
+        char *text;
+        sqlite3_stmt *stmt;
+    } query_cache[SQLIDX_QUERY_CACHE_SIZE];
+    unsigned query_next; /* slot the next new query statement takes */
     struct sqlidx_conn *next_free;
 } sqlidx_conn;
 
@@ -135,6 +143,8 @@ sqlite3_stmt *sqlidx_conn_fixed(const sqlidx_backend *backend, sqlidx_conn *conn
                                 sqlidx_stmt_id id);
 sqlite3_stmt *sqlidx_conn_cached(const sqlidx_backend *backend, sqlidx_conn *conn,
                                  uint64_t key, const char *sql);
+sqlite3_stmt *sqlidx_conn_query(const sqlidx_backend *backend, sqlidx_conn *conn,
+                                const char *sql);
 cairn_status sqlidx_run(const sqlidx_backend *backend, sqlidx_conn *conn, sqlidx_stmt_id id);
 cairn_status sqlidx_status_from_sqlite(int rc);
 

@@ -208,12 +208,22 @@ static const char schema_v4[] =
     "CREATE TRIGGER seq_instance_removed AFTER DELETE ON instance FOR EACH ROW\n"
     "    EXECUTE FUNCTION cairn_seq_owner_removed('4');\n";
 
+/*
+ * Version 5: the studies of each patient by Study Date, in place of
+ * study_patient, as in the SQLite index. A study query by Patient's Name
+ * and a date range can then compare the dates in the index.
+ */
+static const char schema_v5[] =
+    "CREATE INDEX study_patient_date ON study (patient, study_date);\n"
+    "DROP INDEX study_patient;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -354,6 +354,16 @@ static const char schema_v8[] =
     "    DELETE FROM seq_item WHERE level = 4 AND owner = OLD.id;\n"
     "END;\n";
 
+/*
+ * Version 9: the studies of each patient by Study Date, in place of
+ * study_patient. A study query by Patient's Name and a wide date range
+ * starts from the matching patients (query_plan.c), and this index
+ * compares each study's date without reading the study row.
+ */
+static const char schema_v9[] =
+    "CREATE INDEX study_patient_date ON study (patient, study_date);\n"
+    "DROP INDEX study_patient;\n";
+
 /* Migration steps; step i brings the database to version i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
@@ -364,6 +374,7 @@ static const char *const migrations[] = {
     schema_v6,
     schema_v7,
     schema_v8,
+    schema_v9,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

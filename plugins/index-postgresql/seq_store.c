@@ -125,18 +125,40 @@ static cairn_status store_seq(const pgidx_backend *backend, pgidx_conn *conn, in
     return status;
 }
 
+/* Sets *kept when the level row owner already keeps items of sequence tag. */
+static cairn_status sequence_kept(const pgidx_backend *backend, pgidx_conn *conn,
+                                  const char *const values[3], bool *kept)
+{
+    PGresult *result = NULL;
+    cairn_status status;
+
+    status = pgidx_exec(backend, conn,
+                        "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
+                        " LIMIT 1",
+                        3, values, &result);
+    if (status != CAIRN_OK)
+        return status;
+
+    *kept = PQntuples(result) > 0;
+    PQclear(result);
+    return CAIRN_OK;
+}
+
 cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
                              const seqidx_set *set, const char *const owners[5])
 {
     /*
-     * Locking the level row first makes two stores into one new study
-     * run one after the other, so the second reads the items of the first.
+     * Locking the level row makes two stores into one new study run one
+     * after the other, so the second reads the items of the first. The lock
+     * is FOR NO KEY UPDATE because every store has already taken FOR KEY
+     * SHARE on the patient, study and series rows through its foreign keys:
+     * FOR UPDATE would conflict with those and deadlock concurrent stores.
      */
     static const char *const lock_sql[] = {
-        [CAIRN_LEVEL_PATIENT] = "SELECT 1 FROM patient WHERE id = $1 FOR UPDATE",
-        [CAIRN_LEVEL_STUDY] = "SELECT 1 FROM study WHERE id = $1 FOR UPDATE",
-        [CAIRN_LEVEL_SERIES] = "SELECT 1 FROM series WHERE id = $1 FOR UPDATE",
-        [CAIRN_LEVEL_INSTANCE] = "SELECT 1 FROM instance WHERE id = $1 FOR UPDATE",
+        [CAIRN_LEVEL_PATIENT] = "SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE",
+        [CAIRN_LEVEL_STUDY] = "SELECT 1 FROM study WHERE id = $1 FOR NO KEY UPDATE",
+        [CAIRN_LEVEL_SERIES] = "SELECT 1 FROM series WHERE id = $1 FOR NO KEY UPDATE",
+        [CAIRN_LEVEL_INSTANCE] = "SELECT 1 FROM instance WHERE id = $1 FOR NO KEY UPDATE",
     };
     cairn_status status = CAIRN_OK;
 
@@ -144,23 +166,23 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
         const seqidx_seq *seq = &set->seqs[s];
         char level[8];
         char tag[16];
-        const char *values[3] = {level, owners[seq->level], tag};
-        PGresult *result = NULL;
+        const char *const values[3] = {level, owners[seq->level], tag};
         bool kept;
 
         snprintf(level, sizeof(level), "%d", (int)seq->level);
         snprintf(tag, sizeof(tag), "%u", (unsigned)seq->tag);
+
+        /* Most stores find the sequence kept already and need no lock. */
+        status = sequence_kept(backend, conn, values, &kept);
+        if (status != CAIRN_OK || kept)
+            continue;
+
         status = pgidx_exec(backend, conn, lock_sql[seq->level], 1, &owners[seq->level], NULL);
         if (status != CAIRN_OK)
             return status;
-        status = pgidx_exec(backend, conn,
-                            "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
-                            " LIMIT 1",
-                            3, values, &result);
+        status = sequence_kept(backend, conn, values, &kept);
         if (status != CAIRN_OK)
             return status;
-        kept = PQntuples(result) > 0;
-        PQclear(result);
 
         /* The level row keeps the sequence it received first. */
         if (!kept)

@@ -102,6 +102,7 @@ stop_server() {
 start_cairn() {
     cat > "$SRV_DIR/cairn.conf" <<CONF
 log = { level = "warn"; };
+api = { enabled = false; };
 storage = { path = "$SRV_DIR/storage"; };
 index = { plugin = "index-sqlite"; };
 plugin_directory = "$BUILD_DIR/plugins";

@@ -243,6 +243,9 @@ int conf_section_format_error(const conf_section *section, const char *key,
                               char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Returns true when the section has key and its value is a string. */
+bool conf_section_is_string(const conf_section *section, const char *key);
+
 /* Returns the dotted path of the section, e.g. "plugins.storage". */
 const char *conf_section_path(const conf_section *section);
 

@@ -15,14 +15,29 @@ static const char *const commitment_keys[] = {
     "retry_delay_max", "same_association_wait_ms",
 };
 
-/* Copies the trimmed calling_ae, which must name one of our AEs. */
+/* Returns true when the AE lists plugin among the plugins it hosts. */
+static bool ae_hosts(const conf_ae *ae, const char *plugin)
+{
+    for (size_t i = 0; i < ae->n_plugins; i++) {
+        if (strcmp(ae->plugins[i], plugin) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Copies the trimmed calling_ae, which must name one of our AEs. While the
+ * group is enabled that AE must host the commitment plugin, because the
+ * remote may send its N-EVENT-REPORT on a new association to it.
+ */
 static int read_calling_ae(const conf_report *report, const cairn_conf *conf,
-                           const config_setting_t *group, const char *path,
+                           const config_setting_t *group, const char *path, bool enabled,
                            conf_remote_commitment *commitment)
 {
     const config_setting_t *setting = config_setting_get_member(group, "calling_ae");
     char key_path[CONF_PATH_MAX];
     const char *value = NULL, *problem;
+    const conf_ae *ae;
 
     if (conf_read_string(report, group, path, "calling_ae", NULL, &value) != 0)
         return -1;
@@ -37,8 +52,14 @@ static int read_calling_ae(const conf_report *report, const cairn_conf *conf,
     commitment->calling_ae = conf_trim_title(value);
     if (commitment->calling_ae == NULL)
         return conf_error(report, setting, key_path, "out of memory");
-    if (conf_find_ae(conf, commitment->calling_ae) == NULL)
+    ae = conf_find_ae(conf, commitment->calling_ae);
+    if (ae == NULL)
         return conf_error(report, setting, key_path, "\"%s\" is not one of the AEs in `aes`",
+                          commitment->calling_ae);
+    if (enabled && !ae_hosts(ae, "commitment"))
+        return conf_error(report, setting, key_path, "AE \"%s\" does not host the commitment "
+                          "plugin, so it cannot take the remote's N-EVENT-REPORT on a new "
+                          "association; add \"commitment\" to its plugins",
                           commitment->calling_ae);
     return 0;
 }
@@ -60,7 +81,8 @@ int conf_load_remote_commitment(const conf_report *report, const cairn_conf *con
         if (conf_check_keys(report, commitment_group, group_path, commitment_keys,
                             sizeof commitment_keys / sizeof commitment_keys[0], NULL, 0) != 0 ||
             conf_read_bool(report, commitment_group, group_path, "enabled", true, &enabled) != 0 ||
-            read_calling_ae(report, conf, commitment_group, group_path, commitment) != 0 ||
+            read_calling_ae(report, conf, commitment_group, group_path, enabled, commitment) !=
+                0 ||
             conf_read_int(report, commitment_group, group_path, "report_timeout", 600, 1,
                           604800, &timeout) != 0 ||
             conf_read_int(report, commitment_group, group_path, "max_attempts", 5, 1, 100,

@@ -312,6 +312,16 @@ int conf_section_check_keys(const conf_section *section,
                            reserved_keys, sizeof reserved_keys / sizeof reserved_keys[0]);
 }
 
+bool conf_section_is_string(const conf_section *section, const char *key)
+{
+    const config_setting_t *member;
+
+    if (section == NULL || section->setting == NULL || key == NULL)
+        return false;
+    member = config_setting_get_member(section->setting, key);
+    return member != NULL && config_setting_type(member) == CONFIG_TYPE_STRING;
+}
+
 int conf_section_format_error(const conf_section *section, const char *key,
                               char *err, size_t errlen, const char *fmt, ...)
 {

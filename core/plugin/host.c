@@ -137,6 +137,10 @@ static const cairn_host_api host_api = {
     .archive_lease_acquire = archive_host_lease_acquire,
     .archive_lease_release = archive_host_lease_release,
     .archive_lease_ms = archive_host_lease_ms,
+
+    .config_error = plugin_config_error,
+    .config_is_string = plugin_config_is_string,
+    .config_remote_exists = plugin_config_remote_exists,
 };
 
 const cairn_host_api *plugin_host_api(void)

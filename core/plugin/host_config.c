@@ -8,7 +8,9 @@
 #include "plugin/plugin_internal.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "util/log.h"
@@ -181,4 +183,35 @@ cairn_status plugin_config_check_keys(const cairn_config *config, const char *co
     if (conf_section_check_keys(config->section, allowed, allowed_count, err, sizeof err) != 0)
         return config_error(config, err);
     return CAIRN_OK;
+}
+
+cairn_status plugin_config_error(const cairn_config *config, const char *key, const char *fmt,
+                                 ...)
+{
+    char message[CONFIG_ERROR_MAX];
+    char err[CONFIG_ERROR_MAX];
+    va_list ap;
+
+    if (config == NULL || fmt == NULL)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    conf_section_format_error(config->section, key, err, sizeof err, "%s", message);
+    return config_error(config, err);
+}
+
+int plugin_config_is_string(const cairn_config *config, const char *key)
+{
+    if (config == NULL || key == NULL)
+        return 0;
+    return conf_section_is_string(config->section, key) ? 1 : 0;
+}
+
+int plugin_config_remote_exists(const cairn_config *config, const char *title)
+{
+    if (config == NULL || config->conf == NULL || title == NULL)
+        return 0;
+    return conf_find_remote(config->conf, title) != NULL ? 1 : 0;
 }

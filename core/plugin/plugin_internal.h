@@ -63,6 +63,10 @@ cairn_status plugin_config_get_groups(const cairn_config *config, const char *ke
                                       const cairn_config *const **groups, size_t *count);
 cairn_status plugin_config_check_keys(const cairn_config *config, const char *const *allowed,
                                       size_t allowed_count);
+cairn_status plugin_config_error(const cairn_config *config, const char *key, const char *fmt,
+                                 ...) __attribute__((format(printf, 3, 4)));
+int plugin_config_is_string(const cairn_config *config, const char *key);
+int plugin_config_remote_exists(const cairn_config *config, const char *title);
 
 /* The host API's data set entries (host_dataset.c). */
 cairn_dataset *plugin_dataset_create(void);

@@ -12,10 +12,34 @@
  * requestors whatever report says; max_attempts (1..100, default 8) bounds
  * the deliveries of one report.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commitment.h"
+
+/*
+ * Logs an invalid setting with its file, line and key when the host can
+ * (config_error), and with the key alone otherwise. Returns CAIRN_ERR_CONFIG.
+ */
+static cairn_status setting_error(commitment *cm, const cairn_config *config, const char *key,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static cairn_status setting_error(commitment *cm, const cairn_config *config, const char *key,
+                                  const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+
+    if (CAIRN_HOST_HAS(cm->api, config_error))
+        return cm->api->config_error(config, key, "%s", message);
+    cm->api->log(cm->self, CAIRN_LOG_ERROR, "%s: %s", key, message);
+    return CAIRN_ERR_CONFIG;
+}
 
 static void free_remotes(commitment *cm)
 {
@@ -27,7 +51,7 @@ static void free_remotes(commitment *cm)
 }
 
 /* Adds one AE title of remotes_new_association, trimmed of spaces. */
-static int add_remote(commitment *cm, const char *p, size_t len)
+static int add_remote(commitment *cm, const cairn_config *config, const char *p, size_t len)
 {
     char **grown;
 
@@ -38,8 +62,8 @@ static int add_remote(commitment *cm, const char *p, size_t len)
     while (len > 0 && p[len - 1] == ' ')
         len--;
     if (len > 16) {
-        cm->api->log(cm->self, CAIRN_LOG_ERROR, "remotes_new_association: \"%.*s\" is longer "
-                     "than 16 characters, so it is no AE title", (int)len, p);
+        setting_error(cm, config, "remotes_new_association", "\"%.*s\" is longer than 16 "
+                      "characters, so it is no AE title", (int)len, p);
         return -1;
     }
     if (len == 0)
@@ -57,7 +81,7 @@ static int add_remote(commitment *cm, const char *p, size_t len)
 }
 
 /* Splits the older comma-separated form of remotes_new_association. */
-static int parse_remotes(commitment *cm, const char *list)
+static int parse_remotes(commitment *cm, const cairn_config *config, const char *list)
 {
     const char *p = list;
 
@@ -65,7 +89,7 @@ static int parse_remotes(commitment *cm, const char *list)
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
 
-        if (add_remote(cm, p, len) != 0)
+        if (add_remote(cm, config, p, len) != 0)
             return -1;
         p += len;
         if (*p == ',')
@@ -85,22 +109,28 @@ static cairn_status read_remotes(commitment *cm, const cairn_config *config)
     const char *text = NULL;
     size_t count = 0;
 
-    if (api->config_get_string_list(config, "remotes_new_association", &titles, &count) ==
-        CAIRN_OK) {
+    /*
+     * Ask for the string form first, so that it gets only the warning below.
+     * A host without config_is_string logs an error for the failed array read.
+     */
+    bool is_string = CAIRN_HOST_HAS(api, config_is_string) &&
+                     api->config_is_string(config, "remotes_new_association");
+
+    if (!is_string && api->config_get_string_list(config, "remotes_new_association", &titles,
+                                                  &count) == CAIRN_OK) {
         for (size_t i = 0; i < count; i++) {
-            if (add_remote(cm, titles[i], strlen(titles[i])) != 0)
+            if (add_remote(cm, config, titles[i], strlen(titles[i])) != 0)
                 return CAIRN_ERR_CONFIG;
         }
         return CAIRN_OK;
     }
-    /* The host logged that the value is no array; the older string form is read instead. */
     if (api->config_get_string(config, "remotes_new_association", NULL, &text) != CAIRN_OK ||
         text == NULL)
         return CAIRN_ERR_CONFIG;
     api->log(cm->self, CAIRN_LOG_WARN, "remotes_new_association: the comma-separated string "
              "\"%s\" is read as a list of AE titles; write it as an array such as "
              "[\"AE1\", \"AE2\"]", text);
-    return parse_remotes(cm, text) == 0 ? CAIRN_OK : CAIRN_ERR_CONFIG;
+    return parse_remotes(cm, config, text) == 0 ? CAIRN_OK : CAIRN_ERR_CONFIG;
 }
 
 static cairn_status read_settings(commitment *cm, const cairn_config *config)
@@ -118,9 +148,8 @@ static cairn_status read_settings(commitment *cm, const cairn_config *config)
     if (strcmp(report, "new-association") == 0) {
         cm->report_new_association = true;
     } else if (strcmp(report, "same-association") != 0) {
-        api->log(cm->self, CAIRN_LOG_ERROR, "report: \"%s\" is invalid; use \"same-association\" "
-                 "or \"new-association\"", report);
-        return CAIRN_ERR_CONFIG;
+        return setting_error(cm, config, "report", "\"%s\" is invalid; use "
+                             "\"same-association\" or \"new-association\"", report);
     }
     cm->max_attempts = (unsigned)max_attempts;
     return read_remotes(cm, config);

@@ -17,6 +17,8 @@
  *   check_type2 = true            N-CREATE must carry the type 2 attributes of table F.7.2-1
  */
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "router.h"
@@ -28,16 +30,47 @@ static bool valid_title(const char *title)
     return len > 0 && len <= 16 && strchr(title, '\\') == NULL;
 }
 
-static cairn_status check_titles(router *rt, const char *key, const char *const *titles,
-                                 size_t count)
+/*
+ * Logs an invalid setting with its file, line and key when the host can
+ * (config_error), and with the key alone otherwise. Returns CAIRN_ERR_CONFIG.
+ */
+static cairn_status setting_error(router *rt, const cairn_config *config, const char *key,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static cairn_status setting_error(router *rt, const cairn_config *config, const char *key,
+                                  const char *fmt, ...)
 {
+    char message[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+
+    if (CAIRN_HOST_HAS(rt->api, config_error))
+        return rt->api->config_error(config, key, "%s", message);
+    rt->api->log(rt->self, CAIRN_LOG_ERROR, "%s: %s", key, message);
+    return CAIRN_ERR_CONFIG;
+}
+
+/* Checks that each title is an AE title and, when the host can tell, one of the remotes. */
+static cairn_status check_titles(router *rt, const cairn_config *config, const char *key,
+                                 const char *const *titles, size_t count)
+{
+    bool can_check_remotes = CAIRN_HOST_HAS(rt->api, config_remote_exists);
+
     for (size_t i = 0; i < count; i++) {
-        if (!valid_title(titles[i])) {
-            rt->api->log(rt->self, CAIRN_LOG_ERROR, "%s: \"%s\" is no AE title (1 to 16 "
-                         "characters, no backslash)", key, titles[i]);
-            return CAIRN_ERR_CONFIG;
-        }
+        if (!valid_title(titles[i]))
+            return setting_error(rt, config, key, "\"%s\" is no AE title (1 to 16 "
+                                 "characters, no backslash)", titles[i]);
+        if (can_check_remotes && !rt->api->config_remote_exists(config, titles[i]))
+            return setting_error(rt, config, key, "\"%s\" is not the title of any entry of "
+                                 "`remotes`; add a remote with that title (host and port) "
+                                 "or remove it here", titles[i]);
     }
+    if (!can_check_remotes && count > 0)
+        rt->api->log(rt->self, CAIRN_LOG_WARN, "%s: this cairnd cannot check the titles "
+                     "against `remotes` at start; an unknown title fails at its first "
+                     "delivery", key);
     return CAIRN_OK;
 }
 
@@ -71,26 +104,26 @@ static cairn_status read_settings(router *rt, const cairn_config *config)
         api->config_get_bool(config, "check_type2", 1, &check_type2) != CAIRN_OK)
         return CAIRN_ERR_CONFIG;
 
-    if (check_titles(rt, "order_fillers", rt->order_fillers, rt->order_filler_count) !=
-            CAIRN_OK ||
-        check_titles(rt, "notify", rt->notify_remotes, rt->notify_remote_count) != CAIRN_OK)
+    if (check_titles(rt, config, "order_fillers", rt->order_fillers,
+                     rt->order_filler_count) != CAIRN_OK ||
+        check_titles(rt, config, "notify", rt->notify_remotes, rt->notify_remote_count) !=
+            CAIRN_OK)
         return CAIRN_ERR_CONFIG;
-    if (rt->forward_calling_ae[0] != '\0' && !valid_title(rt->forward_calling_ae)) {
-        api->log(rt->self, CAIRN_LOG_ERROR, "forward_calling_ae: \"%s\" is no AE title",
-                 rt->forward_calling_ae);
-        return CAIRN_ERR_CONFIG;
-    }
-    if (rt->notify_remote_count > 0 &&
-        (!valid_title(rt->notify_calling_ae) || !valid_title(rt->retrieve_ae_title))) {
-        api->log(rt->self, CAIRN_LOG_ERROR, "notify is set, so notify_calling_ae and "
-                 "retrieve_ae_title must be AE titles (1 to 16 characters)");
-        return CAIRN_ERR_CONFIG;
-    }
-    if (max < initial) {
-        api->log(rt->self, CAIRN_LOG_ERROR, "retry_max_seconds (%lld) is less than "
-                 "retry_initial_seconds (%lld)", (long long)max, (long long)initial);
-        return CAIRN_ERR_CONFIG;
-    }
+    if (rt->forward_calling_ae[0] != '\0' && !valid_title(rt->forward_calling_ae))
+        return setting_error(rt, config, "forward_calling_ae", "\"%s\" is no AE title (1 to "
+                             "16 characters, no backslash)", rt->forward_calling_ae);
+    if (rt->notify_remote_count > 0 && !valid_title(rt->notify_calling_ae))
+        return setting_error(rt, config, "notify_calling_ae", "notify is set, so "
+                             "notify_calling_ae must be an AE title (1 to 16 characters, no "
+                             "backslash), not \"%s\"", rt->notify_calling_ae);
+    if (rt->notify_remote_count > 0 && !valid_title(rt->retrieve_ae_title))
+        return setting_error(rt, config, "retrieve_ae_title", "notify is set, so "
+                             "retrieve_ae_title must be an AE title (1 to 16 characters, no "
+                             "backslash), not \"%s\"", rt->retrieve_ae_title);
+    if (max < initial)
+        return setting_error(rt, config, "retry_max_seconds", "%lld is less than "
+                             "retry_initial_seconds (%lld)", (long long)max,
+                             (long long)initial);
     rt->study_idle_us = idle * 1000000;
     rt->retry_initial_us = initial * 1000000;
     rt->retry_max_us = max * 1000000;

@@ -65,8 +65,9 @@ static int load_conf(fixture *fx, const char *extra, char *err, size_t errlen)
     snprintf(text, sizeof text,
              "storage = { path = \"storage\"; };\n"
              "plugin_directory = \"%s\";\n"
-             "plugins = { index-sqlite = { }; };\n"
-             "aes = ( { title = \"CAIRN\"; port = 11112; plugins = [ \"index-sqlite\" ]; },\n"
+             "plugins = { index-sqlite = { }; commitment = { }; };\n"
+             "aes = ( { title = \"CAIRN\"; port = 11112;\n"
+             "          plugins = [ \"index-sqlite\", \"commitment\" ]; },\n"
              "        { title = \"OTHER\"; port = 11112; plugins = [ \"index-sqlite\" ]; } );\n"
              "%s",
              CAIRN_PLUGIN_BUILD_DIR, extra);
@@ -256,6 +257,21 @@ static void test_config_group(void **state)
                                err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "colour"));
+
+    /* OTHER does not host the commitment plugin, so no report could reach it. */
+    assert_int_equal(load_conf(&other,
+                               "remotes = ( { title = \"B\"; host = \"h\"; port = 1;"
+                               " commitment = { calling_ae = \"OTHER\"; }; } );\n",
+                               err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "remotes[0].commitment.calling_ae"));
+    assert_non_null(strstr(err, "does not host the commitment plugin"));
+    assert_int_equal(load_conf(&other,
+                               "remotes = ( { title = \"B\"; host = \"h\"; port = 1;"
+                               " commitment = { enabled = false; calling_ae = \"OTHER\"; }; } );\n",
+                               err, sizeof err),
+                     0);
+    conf_destroy(other.conf);
 }
 
 static void test_sqlite_put_list_filter(void **state)

@@ -596,10 +596,34 @@ struct cairn_host_api {
     cairn_status (*archive_lease_release)(const char *key);
     /* Returns node.lease_seconds in milliseconds. */
     uint32_t (*archive_lease_ms)(void);
+
+    /* --- Since SDK 1.0: checks of settings at load. */
+
+    /*
+     * Logs an error about a setting as "FILE:LINE: PATH.KEY: message".
+     * The line is that of key when config has that key, and the group's
+     * otherwise. A NULL key reports about the whole group. Returns
+     * CAIRN_ERR_CONFIG, so init can return it directly.
+     */
+    cairn_status (*config_error)(const cairn_config *config, const char *key, const char *fmt,
+                                 ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+    /* Returns non-zero when config has key and its value is a string; logs nothing. */
+    int (*config_is_string)(const cairn_config *config, const char *key);
+    /*
+     * Returns non-zero when title is the title of one of the remotes in the
+     * configuration the plugin was loaded with, 0 otherwise or on NULL.
+     * Unlike remote_exists it needs no association, so init can check the
+     * remotes its settings name. A reload may remove a remote later.
+     */
+    int (*config_remote_exists)(const cairn_config *config, const char *title);
 };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu
-CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 86 * 8, "cairn_host_api layout is ABI");
+CAIRN_STATIC_ASSERT(sizeof(cairn_host_api) == 8 + 89 * 8, "cairn_host_api layout is ABI");
 #endif
 
 CAIRN_EXTERN_C_END

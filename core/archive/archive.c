@@ -338,6 +338,15 @@ int archive_open_node(const char *storage_path, const char *node, const cairn_in
         goto fail;
 
     st = ops->open(backend_state, ar->root, &ar->db);
+    if (st == CAIRN_ERR_UNSUPPORTED) {
+        /*
+         * The bundled back ends return this, after logging why, for a
+         * schema or an encoding they cannot use.
+         */
+        log_error(NULL, "archive: index back end '%s' cannot use the index database as it is; "
+                  "the back end's error above gives the reason and the fix", ops->name);
+        goto fail;
+    }
     if (st != CAIRN_OK) {
         log_error(NULL, "archive: index back end '%s' failed to open: %s", ops->name,
                   cairn_strerror(st));

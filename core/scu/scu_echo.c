@@ -8,6 +8,7 @@
  */
 #include "scu/scu_echo.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +59,13 @@ static void describe_connect_failure(const cairn_conf *conf, const conf_remote *
                     "network.artim_timeout (%d s)", remote->host, remote->port,
                     conf->network.connect_timeout, conf->network.artim_timeout);
         return;
+    case UL_CONNECT_FAILED:
+        set_failure(out, SCU_ECHO_UNREACHABLE, "cannot connect to %s port %d: %s",
+                    remote->host, remote->port,
+                    errno != 0 ? strerror(errno) : "host name not resolved");
+        return;
     case UL_CLOSED:
-        /* NOTE: ul_connect does not pass on errno, so refused, unreachable and
-         * unresolvable hosts get the same message. */
-        set_failure(out, SCU_ECHO_UNREACHABLE, "cannot connect to %s port %d: connection "
-                    "refused, host unreachable or unknown, or the connection closed before "
+        set_failure(out, SCU_ECHO_UNREACHABLE, "the connection to %s port %d closed before "
                     "the A-ASSOCIATE-AC", remote->host, remote->port);
         return;
     case UL_ABORTED:

@@ -11,6 +11,7 @@
 #include "scu/scu_host.h"
 #include "scu/scu_outbound.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,12 @@ static cairn_status connect_remote(cairn_outbound *ob, const cairn_conf *conf,
         log_warn(&ob->log, "scu: %s at %s port %d rejected the association: %s (result %u, "
                  "source %u, reason %u)", remote->title, remote->host, remote->port,
                  scu_reject_reason(&rj), rj.result, rj.source, rj.reason);
+        goto out;
+    }
+    if (rc == UL_CONNECT_FAILED) {
+        log_warn(&ob->log, "scu: cannot open an association to %s: connection to %s:%d "
+                 "failed: %s", remote->title, remote->host, remote->port,
+                 errno != 0 ? strerror(errno) : "host name not resolved");
         goto out;
     }
     if (rc != UL_OK) {

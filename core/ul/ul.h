@@ -25,7 +25,10 @@ enum ul_status {
     UL_ABORTED = -3,          /* the peer sent A-ABORT */
     UL_TIMEOUT = -4,          /* a timer expired */
     UL_CLOSED = -5,           /* the transport connection closed or failed */
-    UL_PROTOCOL_ERROR = -6    /* the peer broke PS3.8; A-ABORT already sent */
+    UL_PROTOCOL_ERROR = -6,   /* the peer broke PS3.8; A-ABORT already sent */
+    UL_CONNECT_FAILED = -7    /* ul_connect: no TCP connection. errno is the
+                                 connect error, or 0 when the host name did
+                                 not resolve */
 };
 
 /* Returns a short English description of a ul_status value. */
@@ -83,8 +86,10 @@ int ul_accept(int fd, const ul_params *params, ul_negotiate_fn negotiate, void *
  * connect timeout), sends rq with our maximum length and, where rq leaves
  * them empty, our implementation names, and waits up to the ARTIM timeout
  * for the answer. Returns UL_OK with *out set; UL_REJECTED with *rj_out
- * filled (when not NULL); UL_TIMEOUT, UL_CLOSED (also when the connection
- * failed), UL_ABORTED, UL_PROTOCOL_ERROR or UL_ERROR otherwise.
+ * filled (when not NULL); UL_CONNECT_FAILED with errno set when the TCP
+ * connection could not be opened; UL_TIMEOUT, UL_CLOSED (the connection
+ * closed before the answer), UL_ABORTED, UL_PROTOCOL_ERROR or UL_ERROR
+ * otherwise.
  */
 int ul_connect(const char *host, uint16_t port, const ul_params *params,
                const ul_assoc_rq *rq, ul_assoc **out, ul_assoc_rj *rj_out);

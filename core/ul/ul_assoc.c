@@ -27,6 +27,8 @@ const char *ul_strerror(int status)
         return "timed out";
     case UL_CLOSED:
         return "connection closed";
+    case UL_CONNECT_FAILED:
+        return "TCP connection failed";
     case UL_PROTOCOL_ERROR:
         return "protocol error";
     default:

@@ -6,6 +6,7 @@
  */
 #include "ul/ul_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ int ul_connect(const char *host, uint16_t port, const ul_params *params,
     size_t len = 0;
     ul_indication ind;
     int result = UL_ERROR;
+    int connect_errno = 0;
 
     *out = NULL;
     ul_assoc *a = ul_assoc_new(-1, params, true);
@@ -65,6 +67,7 @@ int ul_connect(const char *host, uint16_t port, const ul_params *params,
     if (a->fsm.transport_failed) {
         ul_fsm_dispatch(&a->fsm, UL_EVT17);
         result = a->connect_status;
+        connect_errno = a->connect_errno;
         goto fail;
     }
 
@@ -114,5 +117,7 @@ int ul_connect(const char *host, uint16_t port, const ul_params *params,
 fail:
     free(pdu);
     ul_assoc_destroy(a);
+    if (result == UL_CONNECT_FAILED)
+        errno = connect_errno;
     return result;
 }

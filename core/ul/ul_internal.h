@@ -31,6 +31,7 @@ struct ul_assoc {
     const char *host;
     uint16_t port;
     int connect_status;
+    int connect_errno; /* with UL_CONNECT_FAILED: errno of the last attempt, 0 if unresolved */
 
     /* Content of the next A-ASSOCIATE-RQ/AC or P-DATA-TF that the state
      * machine sends. */
@@ -73,9 +74,10 @@ void ul_wait_for_close(ul_assoc *a);
 void ul_abort_local(ul_assoc *a, uint8_t source, uint8_t reason);
 
 /* Connects to host:port within timeout_ms; returns the fd, or -1 with
- * *status set to UL_TIMEOUT or UL_CLOSED. */
+ * *status set to UL_TIMEOUT or UL_CONNECT_FAILED and *error_number to
+ * the connect errno (0 when host did not resolve). */
 int ul_io_connect(const char *host, uint16_t port, unsigned timeout_ms,
-                  const log_ctx *log, int *status);
+                  const log_ctx *log, int *status, int *error_number);
 
 /* Sets TCP_NODELAY (and ignores sockets that are not TCP). */
 void ul_io_tune_socket(int fd);

@@ -185,7 +185,7 @@ static int fsm_open_transport(void *arg)
     ul_assoc *a = arg;
 
     a->fd = ul_io_connect(a->host, a->port, a->params.connect_timeout_ms, a->log,
-                          &a->connect_status);
+                          &a->connect_status, &a->connect_errno);
     return a->fd < 0 ? -1 : 0;
 }
 
@@ -235,14 +235,15 @@ ul_assoc *ul_assoc_new(int fd, const ul_params *params, bool requestor)
 }
 
 int ul_io_connect(const char *host, uint16_t port, unsigned timeout_ms, const log_ctx *log,
-                  int *status)
+                  int *status, int *error_number)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     char service[8];
     int fd = -1;
 
-    *status = UL_CLOSED;
+    *status = UL_CONNECT_FAILED;
+    *error_number = 0;
     snprintf(service, sizeof service, "%u", port);
     int gai = getaddrinfo(host, service, &hints, &res);
     if (gai != 0) {
@@ -270,6 +271,7 @@ int ul_io_connect(const char *host, uint16_t port, unsigned timeout_ms, const lo
                 errno = w == 0 ? ETIMEDOUT : so_error;
         }
         if (r != 0) {
+            *error_number = errno;
             log_debug(log, "connecting to %s port %u failed: %s", host, port,
                       strerror(errno));
             close(fd);
@@ -287,7 +289,11 @@ int ul_io_connect(const char *host, uint16_t port, unsigned timeout_ms, const lo
     freeaddrinfo(res);
 
     if (fd < 0) {
-        log_error(log, "connection to %s port %u failed", host, port);
+        if (*error_number != 0)
+            log_error(log, "connection to %s:%u failed: %s", host, port,
+                      strerror(*error_number));
+        else
+            log_error(log, "connection to %s:%u failed", host, port);
         return -1;
     }
     ul_io_tune_socket(fd);

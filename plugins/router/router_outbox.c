@@ -213,7 +213,19 @@ static cairn_status send_one(router *rt, const pending *p, char *error, size_t s
                           notification ? notification_classes : mpps_classes,
                           notification ? 2 : 1, &ob);
     if (st != CAIRN_OK) {
-        snprintf(error, size, "cannot open an association: %s", cairn_strerror(st));
+        /*
+         * remote_open returns CAIRN_ERR_REFUSED for a failed TCP connection, a
+         * rejected association and an association without an accepted context,
+         * so the text names all three. The host's log line before this one
+         * tells which.
+         */
+        if (st == CAIRN_ERR_REFUSED)
+            snprintf(error, size, "cannot open an association to %s: no TCP connection, "
+                     "association rejected, or no SOP class accepted (see the cairnd log)",
+                     p->destination);
+        else
+            snprintf(error, size, "cannot open an association to %s: %s", p->destination,
+                     cairn_strerror(st));
         *unreachable = true;
         goto out;
     }

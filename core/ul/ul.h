@@ -88,7 +88,7 @@ int ul_accept(int fd, const ul_params *params, ul_negotiate_fn negotiate, void *
  * for the answer. Returns UL_OK with *out set; UL_REJECTED with *rj_out
  * filled (when not NULL); UL_CONNECT_FAILED with errno set when the TCP
  * connection could not be opened; UL_TIMEOUT, UL_CLOSED (the connection
- * closed before the answer), UL_ABORTED, UL_PROTOCOL_ERROR or UL_ERROR
+ * closed before the A-ASSOCIATE-AC or -RJ), UL_ABORTED, UL_PROTOCOL_ERROR or UL_ERROR
  * otherwise.
  */
 int ul_connect(const char *host, uint16_t port, const ul_params *params,

@@ -217,7 +217,7 @@ static cairn_status send_one(router *rt, const pending *p, char *error, size_t s
          * remote_open returns CAIRN_ERR_REFUSED for a failed TCP connection, a
          * rejected association and an association without an accepted context,
          * so the text names all three. The host's log line before this one
-         * tells which.
+         * names the cause.
          */
         if (st == CAIRN_ERR_REFUSED)
             snprintf(error, size, "cannot open an association to %s: no TCP connection, "

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "cairn/plugin.h"
+#include "idxtext.h"
 #include "seqidx.h"
 
 /* Settings read in init; one per loaded plugin. */
@@ -169,13 +170,6 @@ bool pgidx_uid_is_valid(const char *uid);
 char *pgidx_strdup(const char *text);
 void pgidx_utf8_clean(char *text);
 
-/* text.c: case folding, person name groups, normalised dates and times */
-char *pgidx_fold(const char *text);
-cairn_status pgidx_pn_groups(const char *name, char *groups[3]);
-#define PGIDX_DATE_KEY_SIZE 9  /* YYYYMMDD */
-#define PGIDX_TIME_KEY_SIZE 14 /* HHMMSS.FFFFFF */
-bool pgidx_date_key(const char *value, char key[PGIDX_DATE_KEY_SIZE]);
-bool pgidx_time_key(const char *value, bool upper, char key[PGIDX_TIME_KEY_SIZE]);
 
 /* write.c: store and remove, each one transaction */
 cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,

@@ -8,7 +8,7 @@
  *   empty value   the value "" (two quotation marks): the attribute is empty.
  *   single value  equality. PN ignores case unless the query sets
  *                 CAIRN_QUERY_PN_CASE_SENSITIVE, by comparing case-folded
- *                 copies stored next to the value (text.c).
+ *                 copies stored next to the value (idxtext.c).
  *                 DA and TM compare their normalised keys, so "2230"
  *                 equals "223000".
  *   list of UIDs  UI values separated by backslashes: any of them.
@@ -394,7 +394,7 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
     };
     bool whole_only = strchr(value, '=') != NULL;
     bool wildcard = has_wildcard(value);
-    char *folded = pgidx_fold(value);
+    char *folded = idxtext_fold(value);
     char *pattern = NULL;
     cairn_status status = CAIRN_OK;
 
@@ -446,7 +446,7 @@ static cairn_status add_person_name(query_sql *sql, const char *column, const ch
 {
     bool case_sensitive = (flags & CAIRN_QUERY_PN_CASE_SENSITIVE) != 0;
     bool wildcard = has_wildcard(value);
-    char *folded = case_sensitive ? pgidx_strdup(value) : pgidx_fold(value);
+    char *folded = case_sensitive ? pgidx_strdup(value) : idxtext_fold(value);
     char *pattern = NULL;
     char stored[64];
 
@@ -489,8 +489,8 @@ static range split_range(char *value)
 /* The normalised keys of a DA or TM value; an empty key is an open bound. */
 typedef struct range_keys {
     bool is_range;
-    char low[PGIDX_TIME_KEY_SIZE];
-    char high[PGIDX_TIME_KEY_SIZE];
+    char low[IDXTEXT_TIME_KEY_SIZE];
+    char high[IDXTEXT_TIME_KEY_SIZE];
 } range_keys;
 
 /* Parses a DA or TM value, as a range or a single value, into its keys. */
@@ -511,11 +511,11 @@ static cairn_status parse_range(const pgidx_backend *backend, const match_key *k
         return invalid_value(backend, key, original, shown);
 
     if (key->kind == MATCH_DATE) {
-        ok = (parts.low[0] == '\0' || pgidx_date_key(parts.low, keys->low)) &&
-             (parts.high[0] == '\0' || pgidx_date_key(parts.high, keys->high));
+        ok = (parts.low[0] == '\0' || idxtext_date_key(parts.low, keys->low)) &&
+             (parts.high[0] == '\0' || idxtext_date_key(parts.high, keys->high));
     } else {
-        ok = (parts.low[0] == '\0' || pgidx_time_key(parts.low, false, keys->low)) &&
-             (parts.high[0] == '\0' || pgidx_time_key(parts.high, true, keys->high));
+        ok = (parts.low[0] == '\0' || idxtext_time_key(parts.low, false, keys->low)) &&
+             (parts.high[0] == '\0' || idxtext_time_key(parts.high, true, keys->high));
     }
     if (!ok)
         return invalid_value(backend, key, original, shown);
@@ -577,8 +577,8 @@ static cairn_status add_study_datetime(const pgidx_backend *backend, query_sql *
     char time_text[80];
     range_keys dates;
     range_keys times;
-    char low[2 * PGIDX_TIME_KEY_SIZE] = "";
-    char high[2 * PGIDX_TIME_KEY_SIZE] = "";
+    char low[2 * IDXTEXT_TIME_KEY_SIZE] = "";
+    char high[2 * IDXTEXT_TIME_KEY_SIZE] = "";
     cairn_status status;
 
     *done = false;

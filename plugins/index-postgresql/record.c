@@ -178,32 +178,32 @@ static cairn_status check_uid(const pgidx_backend *backend, const char *uid, con
 /* Rewrites an ACR-NEMA date YYYY.MM.DD in place as YYYYMMDD; other values are kept. */
 static void normalise_date(char *date)
 {
-    char key[PGIDX_DATE_KEY_SIZE];
+    char key[IDXTEXT_DATE_KEY_SIZE];
 
-    if (pgidx_date_key(date, key))
+    if (idxtext_date_key(date, key))
         memcpy(date, key, sizeof(key));
 }
 
 /* Fills the values the index derives for matching: folded names, keys of dates and times. */
 static cairn_status derive_match_values(pgidx_record *record)
 {
-    char key[PGIDX_TIME_KEY_SIZE];
+    char key[IDXTEXT_TIME_KEY_SIZE];
     cairn_status status;
     char *groups[3];
 
     normalise_date(record->study_date);
     normalise_date(record->birth_date);
 
-    if (!pgidx_time_key(record->study_time, false, key))
+    if (!idxtext_time_key(record->study_time, false, key))
         key[0] = '\0';
     record->study_time_key = pgidx_strdup(key);
-    record->patient_name_folded = pgidx_fold(record->patient_name);
-    record->referring_physician_folded = pgidx_fold(record->referring_physician);
+    record->patient_name_folded = idxtext_fold(record->patient_name);
+    record->referring_physician_folded = idxtext_fold(record->referring_physician);
     if (record->study_time_key == NULL || record->patient_name_folded == NULL ||
         record->referring_physician_folded == NULL)
         return CAIRN_ERR_NO_MEMORY;
 
-    status = pgidx_pn_groups(record->patient_name_folded, groups);
+    status = idxtext_pn_groups(record->patient_name_folded, groups);
     if (status != CAIRN_OK)
         return status;
     for (int g = 0; g < 3; g++)

@@ -121,11 +121,11 @@ static cairn_status add_uid_list(const pgidx_backend *backend, query_sql *sql,
 }
 
 /* Normalises one DA or TM bound; upper chooses the end of a partial time. */
-static bool bound_key(cairn_vr vr, const char *text, bool upper, char key[PGIDX_TIME_KEY_SIZE])
+static bool bound_key(cairn_vr vr, const char *text, bool upper, char key[IDXTEXT_TIME_KEY_SIZE])
 {
     if (vr == CAIRN_VR_DA)
-        return pgidx_date_key(text, key);
-    return pgidx_time_key(text, upper, key);
+        return idxtext_date_key(text, key);
+    return idxtext_time_key(text, upper, key);
 }
 
 /* Appends the condition of a DA or TM item key: a single value or a range. */
@@ -134,8 +134,8 @@ static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sq
 {
     char low_text[40] = "";
     char high_text[40] = "";
-    char low[PGIDX_TIME_KEY_SIZE];
-    char high[PGIDX_TIME_KEY_SIZE];
+    char low[IDXTEXT_TIME_KEY_SIZE];
+    char high[IDXTEXT_TIME_KEY_SIZE];
     const char *dash = strchr(key->value, '-');
     bool ok;
 
@@ -197,7 +197,7 @@ static cairn_status add_value_condition(const pgidx_backend *backend, query_sql 
     case CAIRN_VR_PN:
         if (flags & CAIRN_QUERY_PN_CASE_SENSITIVE)
             return add_text(sql, "v.value", key->value);
-        folded = pgidx_fold(key->value);
+        folded = idxtext_fold(key->value);
         if (folded == NULL)
             return CAIRN_ERR_NO_MEMORY;
         status = add_text(sql, "v.folded", folded);

@@ -18,7 +18,7 @@ static cairn_status store_value(const pgidx_backend *backend, pgidx_conn *conn, 
                                 const seqidx_value *value)
 {
     char tag[16];
-    char key[PGIDX_TIME_KEY_SIZE];
+    char key[IDXTEXT_TIME_KEY_SIZE];
     char *text = strdup(value->text);
     char *folded = NULL;
     const char *values[4];
@@ -27,14 +27,14 @@ static cairn_status store_value(const pgidx_backend *backend, pgidx_conn *conn, 
     if (text == NULL)
         return CAIRN_ERR_NO_MEMORY;
     pgidx_utf8_clean(text);
-    if ((value->vr == CAIRN_VR_DA && pgidx_date_key(text, key)) ||
-        (value->vr == CAIRN_VR_TM && pgidx_time_key(text, false, key))) {
+    if ((value->vr == CAIRN_VR_DA && idxtext_date_key(text, key)) ||
+        (value->vr == CAIRN_VR_TM && idxtext_time_key(text, false, key))) {
         free(text);
         text = strdup(key);
         if (text == NULL)
             return CAIRN_ERR_NO_MEMORY;
     }
-    if (value->vr == CAIRN_VR_PN && (folded = pgidx_fold(text)) == NULL) {
+    if (value->vr == CAIRN_VR_PN && (folded = idxtext_fold(text)) == NULL) {
         free(text);
         return CAIRN_ERR_NO_MEMORY;
     }

@@ -7,7 +7,7 @@
  *   empty value   the value "" (two quotation marks): the attribute is empty.
  *   single value  equality. PN ignores case unless the query sets
  *                 CAIRN_QUERY_PN_CASE_SENSITIVE.
- *                 DA and TM compare their normalised keys (datetime.c), so
+ *                 DA and TM compare their normalised keys (idxtext.c), so
  *                 "2230" equals "223000".
  *   list of UIDs  UI values separated by backslashes: any of them.
  *   wildcard      "*" and "?" on AE CS LO LT PN SH ST UC UR UT, as a GLOB
@@ -369,7 +369,7 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
     };
     bool whole_only = strchr(value, '=') != NULL;
     bool wildcard = has_wildcard(value);
-    char *folded = sqlidx_fold(value);
+    char *folded = idxtext_fold(value);
     char *pattern = folded != NULL ? glob_pattern(folded) : NULL;
     char *low = NULL;
     char *high = NULL;
@@ -476,8 +476,8 @@ static range split_range(char *value)
 /* The normalised keys of a DA or TM value; an empty key is an open bound. */
 typedef struct range_keys {
     bool is_range;
-    char low[SQLIDX_TIME_KEY_SIZE];
-    char high[SQLIDX_TIME_KEY_SIZE];
+    char low[IDXTEXT_TIME_KEY_SIZE];
+    char high[IDXTEXT_TIME_KEY_SIZE];
 } range_keys;
 
 /* Parses a DA or TM value, as a range or a single value, into its keys. */
@@ -498,11 +498,11 @@ static cairn_status parse_range(const sqlidx_backend *backend, const match_key *
         return invalid_value(backend, key, original, shown);
 
     if (key->kind == MATCH_DATE) {
-        ok = (parts.low[0] == '\0' || sqlidx_date_key(parts.low, keys->low)) &&
-             (parts.high[0] == '\0' || sqlidx_date_key(parts.high, keys->high));
+        ok = (parts.low[0] == '\0' || idxtext_date_key(parts.low, keys->low)) &&
+             (parts.high[0] == '\0' || idxtext_date_key(parts.high, keys->high));
     } else {
-        ok = (parts.low[0] == '\0' || sqlidx_time_key(parts.low, false, keys->low)) &&
-             (parts.high[0] == '\0' || sqlidx_time_key(parts.high, true, keys->high));
+        ok = (parts.low[0] == '\0' || idxtext_time_key(parts.low, false, keys->low)) &&
+             (parts.high[0] == '\0' || idxtext_time_key(parts.high, true, keys->high));
     }
     if (!ok)
         return invalid_value(backend, key, original, shown);
@@ -566,8 +566,8 @@ static cairn_status add_study_datetime(const sqlidx_backend *backend, query_sql 
     char time_text[80];
     range_keys dates;
     range_keys times;
-    char low[2 * SQLIDX_TIME_KEY_SIZE] = "";
-    char high[2 * SQLIDX_TIME_KEY_SIZE] = "";
+    char low[2 * IDXTEXT_TIME_KEY_SIZE] = "";
+    char high[2 * IDXTEXT_TIME_KEY_SIZE] = "";
     cairn_status status;
 
     *done = false;

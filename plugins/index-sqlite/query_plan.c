@@ -71,7 +71,7 @@ static long digits_value(const char *text, size_t count)
 }
 
 /* Days since 1970-01-01 of a YYYYMMDD key, in the proleptic Gregorian calendar. */
-static long days_from_key(const char key[SQLIDX_DATE_KEY_SIZE])
+static long days_from_key(const char key[IDXTEXT_DATE_KEY_SIZE])
 {
     long year = digits_value(key, 4);
     long month = digits_value(key + 4, 2);
@@ -95,8 +95,8 @@ static bool wide_date_range(const char *value)
     const char *dash = strchr(value, '-');
     char low_text[16];
     char high_text[16];
-    char low[SQLIDX_DATE_KEY_SIZE];
-    char high[SQLIDX_DATE_KEY_SIZE];
+    char low[IDXTEXT_DATE_KEY_SIZE];
+    char high[IDXTEXT_DATE_KEY_SIZE];
     size_t low_length;
 
     if (dash == NULL)
@@ -115,7 +115,7 @@ static bool wide_date_range(const char *value)
 
     if (low_text[0] == '\0' || high_text[0] == '\0')
         return true;
-    if (!sqlidx_date_key(low_text, low) || !sqlidx_date_key(high_text, high))
+    if (!idxtext_date_key(low_text, low) || !idxtext_date_key(high_text, high))
         return false;
     return days_from_key(high) - days_from_key(low) > NARROW_DAYS;
 }

@@ -43,18 +43,18 @@ static cairn_status store_value(const sqlidx_backend *backend, sqlidx_conn *conn
                                 const seqidx_value *value)
 {
     sqlite3_stmt *stmt = sqlidx_conn_cached(backend, conn, KEY_VALUE, value_sql);
-    char key[SQLIDX_TIME_KEY_SIZE];
+    char key[IDXTEXT_TIME_KEY_SIZE];
     const char *text = value->text;
     char *folded = NULL;
     cairn_status status;
 
     if (stmt == NULL)
         return CAIRN_ERR_DATABASE;
-    if (value->vr == CAIRN_VR_DA && sqlidx_date_key(value->text, key))
+    if (value->vr == CAIRN_VR_DA && idxtext_date_key(value->text, key))
         text = key;
-    else if (value->vr == CAIRN_VR_TM && sqlidx_time_key(value->text, false, key))
+    else if (value->vr == CAIRN_VR_TM && idxtext_time_key(value->text, false, key))
         text = key;
-    if (value->vr == CAIRN_VR_PN && (folded = sqlidx_fold(value->text)) == NULL)
+    if (value->vr == CAIRN_VR_PN && (folded = idxtext_fold(value->text)) == NULL)
         return CAIRN_ERR_NO_MEMORY;
 
     sqlite3_bind_int64(stmt, 1, item);

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "cairn/plugin.h"
+#include "idxtext.h"
 #include "seqidx.h"
 
 /* Settings read in init; one per loaded plugin. */
@@ -179,16 +180,6 @@ cairn_status sqlidx_writer_store(sqlidx_writer *writer, const sqlidx_record *rec
                                  char **replaced_path);
 cairn_status sqlidx_writer_remove(sqlidx_writer *writer, const char *sop_uid);
 
-/* fold.c: case folding and person name component groups */
-char *sqlidx_fold(const char *text);
-cairn_status sqlidx_pn_groups(const char *name, char *groups[3]);
-cairn_status sqlidx_register_functions(sqlite3 *db);
-
-/* datetime.c: normalised DA and TM values, compared as strings */
-#define SQLIDX_DATE_KEY_SIZE 9  /* YYYYMMDD */
-#define SQLIDX_TIME_KEY_SIZE 14 /* HHMMSS.FFFFFF */
-bool sqlidx_date_key(const char *value, char key[SQLIDX_DATE_KEY_SIZE]);
-bool sqlidx_time_key(const char *value, bool upper, char key[SQLIDX_TIME_KEY_SIZE]);
 
 /* list.c */
 cairn_status sqlidx_list(const sqlidx_backend *backend, sqlidx_conn *conn,
@@ -262,5 +253,8 @@ cairn_status sqlidx_commitment_list(const sqlidx_backend *backend, sqlidx_conn *
 /* query.c */
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg);
+
+/* fold.c: the SQL functions of every connection */
+cairn_status sqlidx_register_functions(sqlite3 *db);
 
 #endif

@@ -1,26 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Text the index derives for matching, computed here rather than in the
- * server so that every back end folds and splits the same way.
+ * Text the index back ends derive for matching, shared by the SQLite and
+ * the PostgreSQL plugins so that every back end folds and splits the same
+ * way and computes the same keys.
  *
  * Case folding maps one code point to one code point: A-Z, the Latin-1
  * and Latin Extended-A capitals, Greek, Cyrillic and full-width Latin
- * capitals become their small letters. Other scripts have no case and are
- * kept, and so are accents. Bytes that are not valid UTF-8 are copied.
- * The index stores folded copies of Patient's Name (whole and per
- * component group) and of Referring Physician's Name, and folds a query
- * value the same way, so that a LIKE on the folded columns ignores case.
+ * capitals become their small letters. Other scripts (kanji, kana,
+ * hangul) have no case and are kept, and so are accents. Bytes that are
+ * not valid UTF-8 are copied unchanged.
  *
  * Date keys are YYYYMMDD (the ACR-NEMA form YYYY.MM.DD too). Time keys
  * are HHMMSS.FFFFFF from HH, HHMM, HHMMSS with 1 to 6 fraction digits, or
  * HH:MM:SS. Missing parts of a lower bound or a stored value become
- * zeros, and those of an upper bound their largest value, so that the
- * index compares dates and times by meaning with string comparisons.
+ * zeros, and those of an upper bound their largest value, so the index
+ * compares dates and times by meaning with string comparisons (PS3.4
+ * C.2.2.2.1.3 lets the implementation choose how). Thus the range "-1030"
+ * includes 10:30:59 and a stored "10" is 10:00:00.
  */
+#include "idxtext.h"
+
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "pgidx.h"
 
 /* Returns the small letter of code point c, or c when it has none here. */
 static uint32_t fold_code_point(uint32_t c)
@@ -111,7 +113,7 @@ static size_t encode(uint32_t c, unsigned char *out)
  * Returns a malloc'd case-folded copy of text, or NULL when out of memory.
  * Folding never makes a sequence longer, so the copy has text's length.
  */
-char *pgidx_fold(const char *text)
+char *idxtext_fold(const char *text)
 {
     const unsigned char *in = (const unsigned char *)text;
     size_t length = strlen(text);
@@ -148,7 +150,7 @@ char *pgidx_fold(const char *text)
  * phonetic groups, each malloc'd. A name without '=' gives three empty
  * groups, because the whole value already is its only group.
  */
-cairn_status pgidx_pn_groups(const char *name, char *groups[3])
+cairn_status idxtext_pn_groups(const char *name, char *groups[3])
 {
     bool has_groups = strchr(name, '=') != NULL;
     const char *start = name;
@@ -187,7 +189,7 @@ static bool all_digits(const char *text, size_t length)
 }
 
 /* Stores the YYYYMMDD key of a DA value; false when value is not a date. */
-bool pgidx_date_key(const char *value, char key[PGIDX_DATE_KEY_SIZE])
+bool idxtext_date_key(const char *value, char key[IDXTEXT_DATE_KEY_SIZE])
 {
     size_t length = strlen(value);
 
@@ -210,7 +212,7 @@ bool pgidx_date_key(const char *value, char key[PGIDX_DATE_KEY_SIZE])
  * zeros, or with their largest value when upper is set. Returns false
  * when value is not a time.
  */
-bool pgidx_time_key(const char *value, bool upper, char key[PGIDX_TIME_KEY_SIZE])
+bool idxtext_time_key(const char *value, bool upper, char key[IDXTEXT_TIME_KEY_SIZE])
 {
     static const char lowest[] = "000000.000000";
     static const char highest[] = "235959.999999";

@@ -182,9 +182,9 @@ out:
  * Finishes or undoes what an earlier run left in folder (relative to the
  * root): this node's tmp/<node>, or tmp/ itself, where versions without
  * node folders wrote. None of it was acknowledged, but a commit may have
- * reached the index just before the crash: then its final file stays;
- * otherwise the final file goes too. Other nodes' folders are never read,
- * since their commits may be in progress. In tmp/ itself only received
+ * reached the index just before the crash. If it did, the final file
+ * stays, and if not, the final file is removed too. Other nodes' folders
+ * are never read, since their commits may be in progress. In tmp/ itself only received
  * instances of earlier versions are handled: other files there, such as
  * the copies a running node's sends decompress into, may be in use.
  */

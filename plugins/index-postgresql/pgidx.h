@@ -145,9 +145,9 @@ cairn_status pgidx_result_failed(const pgidx_backend *backend, pgidx_conn *conn,
 int64_t pgidx_int(const PGresult *result, int row, int column);
 
 /*
- * txn.c: runs body(conn, arg) inside one transaction, with retries. verify
- * (may be NULL) answers, on a fresh connection, whether a transaction
- * whose COMMIT lost its connection did commit: *committed set means it did.
+ * txn.c: runs body(conn, arg) inside one transaction, with retries. When
+ * a COMMIT loses its connection, verify (may be NULL) checks on a fresh
+ * connection whether the transaction committed, and sets *committed if so.
  */
 typedef cairn_status (*pgidx_body_fn)(const pgidx_backend *backend, pgidx_conn *conn,
                                       void *arg);

@@ -135,10 +135,10 @@ CAIRN_STATIC_ASSERT(sizeof(cairn_mpps_step) == 80, "cairn_mpps_step layout is AB
 typedef int (*cairn_mpps_fn)(void *arg, const cairn_mpps_step *step);
 
 /*
- * Selects steps for mpps_list. A NULL or empty string matches every step;
- * otherwise the column must equal it, except start_from and start_to,
- * which bound start_datetime inclusively (compared as text, so a prefix
- * such as "20260101" works as a lower bound). Since SDK 1.0.
+ * Filter of mpps_list. A NULL or empty string matches every step, and
+ * any other string must equal its column. The exceptions are start_from
+ * and start_to: they bound start_datetime inclusively, compared as text,
+ * so a prefix such as "20260101" works as a lower bound. Since SDK 1.0.
  */
 typedef struct cairn_mpps_filter {
     uint32_t struct_size; /* sizeof(cairn_mpps_filter) */
@@ -185,14 +185,14 @@ typedef int (*cairn_outbox_fn)(void *arg, const cairn_outbox_message *message);
 
 /* Storage commitment state of one instance at one remote AE. Since SDK 1.0. */
 typedef enum cairn_commitment_state {
-    CAIRN_COMMITMENT_PENDING = 0,   /* to be asked, or asked and not yet answered */
+    CAIRN_COMMITMENT_PENDING = 0,   /* not requested yet, or requested with no report yet */
     CAIRN_COMMITMENT_COMMITTED = 1, /* the remote reported that it keeps the instance */
-    CAIRN_COMMITMENT_FAILED = 2,    /* the remote reported a failure, or never answered */
+    CAIRN_COMMITMENT_FAILED = 2,    /* the remote reported a failure, or sent no report in time */
     CAIRN_COMMITMENT_STATE_SENTINEL_ = 0x7fffffff
 } cairn_commitment_state;
 
 /*
- * What the archive knows about one Storage Commitment it asked of a remote
+ * The state of one Storage Commitment the archive requested of a remote
  * AE (the archive as Storage Commitment SCU, PS3.4 J): one instance at one
  * remote, keyed by remote_ae and sop_instance_uid. Text is never NULL ("" when
  * unknown); strings are borrowed for the call. Since SDK 1.0.
@@ -204,7 +204,7 @@ typedef struct cairn_commitment {
     const char *sop_instance_uid;
     const char *sop_class_uid;
     const char *study_instance_uid;
-    const char *calling_ae;         /* our AE title that asks and takes the report */
+    const char *calling_ae;         /* archive AE title that sends the N-ACTION and gets the report */
     const char *transaction_uid;    /* Transaction UID of the latest N-ACTION */
     const char *note;               /* what a pending row waits for, or why it failed */
     int64_t requested_at_us;        /* latest N-ACTION attempt, microseconds since the epoch */
@@ -404,7 +404,7 @@ typedef struct cairn_index_ops {
                                     cairn_commitment_fn fn, void *arg);
 
     /*
-     * Brings the back end's schema to the newest version it knows and
+     * Brings the back end's schema to the newest version it supports and
      * returns; `cairnd --migrate` calls it, without opening the index.
      * backend_state and storage_path are as for open. A back end whose
      * open() always migrates may leave it NULL: `cairnd --migrate` then
@@ -425,7 +425,7 @@ typedef struct cairn_index_ops {
      * by one, and taken over once its owner stops renewing. Takes the lease
      * of key for owner until ttl_ms milliseconds from now by the back end's
      * clock (for a shared database its server's clock, so the nodes' clocks
-     * do not matter). Succeeds when nobody holds the lease, when it expired,
+     * do not matter). Succeeds when no owner holds the lease, when it expired,
      * or when owner holds it already (the call then renews it), checked
      * and written atomically. CAIRN_ERR_BUSY when another owner holds a
      * lease that has not expired; holder (when not NULL) then receives its

@@ -3,8 +3,8 @@
 #
 # A node killed with SIGKILL while it runs a job: two cairnd nodes on one
 # PostgreSQL database with 3 s leases. Node A runs a send job to a peer
-# that accepts the TCP connection and never answers, so the job stays
-# running; then A is killed and the peer replaced by storescp. Node B must
+# that accepts the TCP connection and never sends an A-ASSOCIATE-AC, so
+# the job stays running. Then A is killed and the peer replaced by storescp. Node B must
 # take the job over once A's lease expires, and deliver the study. A node
 # restarted later must not run the finished job again.
 #
@@ -83,7 +83,7 @@ check "node B reports node-A as the job's node" test "$(echo "$STATE" | cut -d' 
 node_api B POST "/v1/jobs/$JOB/cancel"
 check "node B refuses to cancel a job node A runs (HTTP $STATUS)" test "$STATUS" != 200
 
-# Kill A while it holds the job, and put a working peer in place of the silent one.
+# Kill A while it owns the job lease, and put a working peer in place of the silent one.
 sleep 1
 stop_node A KILL
 killed=$EPOCHREALTIME
@@ -105,7 +105,7 @@ check "node B's log tells of the take-over" grep -q "took over job $JOB" "$TEST_
 check "no lease is left once the job finished" \
     test "$(pg_value "SELECT count(*) FROM lease WHERE lease_key = 'job:$JOB'")" -eq 0
 
-# Node A comes back: it sees the job finished and leaves it alone.
+# Node A restarts: it reads the job as finished and does not run it again.
 start_node A || fail "node A restarts"
 check "restarted node A reports the job succeeded" wait_job A succeeded 5
 sleep 2

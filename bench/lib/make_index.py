@@ -6,10 +6,15 @@ Usage:
   make_index.py index DB [options]     rows straight into an index database
   make_index.py files DIR [options]    small DICOM files of the first studies
   make_index.py keys [options]         query keys of the benchmark, as JSON
+  make_index.py subset [options]       folders of `files` for a peer that
+                                       holds at most --max-studies studies
 
 Options: --studies N (10000) --series N (5 per study) --instances N (20 per
 series) --patients N (studies / 2) --seed N (1) --limit-studies N (files
-only: write the first N studies).
+and keys: only the first N studies) --peer-series N --peer-instances N
+(files only: write at most N series per study and N instances per series,
+except for the query study that `keys` names, which is always written in
+full; 0, the default, means all) --max-studies N (subset only, 500).
 
 The archive is a pure function of the options: every mode rebuilds the same
 patients, studies, series and UIDs from the seed, so the peers loaded with
@@ -282,13 +287,29 @@ def dicom_file(patient, study, series, instance):
     return bytes(128) + b"DICM" + meta + body
 
 
-def write_files(out_dir, archive, limit):
-    """Write one folder per study; returns the number of files."""
+def query_study_index(archive, limit):
+    """Position of the study whose series and instances the benchmark queries."""
+    count = archive.args.studies if limit is None else min(limit, archive.args.studies)
+    return count // 2
+
+
+def write_files(out_dir, archive, limit, peer_series, peer_instances):
+    """Write one folder per study; returns the number of files.
+
+    Studies other than the query study keep only their first peer_series
+    series and peer_instances instances per series (0 keeps all), with the
+    same UIDs and attributes as in the full archive.
+    """
     count = 0
+    full = query_study_index(archive, limit)
     for s, (study, series_list) in enumerate(archive.studies(limit)):
         folder = os.path.join(out_dir, "s%05d" % s)
         os.makedirs(folder, exist_ok=True)
+        if s != full and peer_series > 0:
+            series_list = series_list[:peer_series]
         for series, instances in series_list:
+            if s != full and peer_instances > 0:
+                instances = instances[:peer_instances]
             for instance in instances:
                 with open(os.path.join(folder, "%07d.dcm" % count), "wb") as out:
                     out.write(dicom_file(study["patient"], study, series, instance))
@@ -303,7 +324,7 @@ def query_keys(archive, limit):
     study query matches at least one study on every server.
     """
     studies = list(archive.studies(limit))
-    study, series_list = studies[len(studies) // 2]
+    study, series_list = studies[query_study_index(archive, limit)]
     year = "2015"
     for candidate, _ in studies:
         if candidate["patient"][1].startswith("SMITH"):
@@ -312,6 +333,7 @@ def query_keys(archive, limit):
     return {
         "name": "SMITH*",
         "date_range": "%s0101-%s1231" % (year, year),
+        "study_matches": len(study_query_matches(studies, year)),
         "study_uid": study["uid"],
         "series_uid": series_list[0][0]["uid"],
         "series_count": len(series_list),
@@ -319,9 +341,36 @@ def query_keys(archive, limit):
     }
 
 
+def study_query_matches(studies, year):
+    """Positions of the studies that the STUDY query (SMITH*, one year) matches."""
+    return [s for s, (study, _) in enumerate(studies)
+            if study["patient"][1].startswith("SMITH") and study["date"][:4] == year]
+
+
+def subset_folders(archive, limit, max_studies):
+    """Folder names of `files` for a peer with a maximum number of studies.
+
+    The query study and every study the STUDY query matches come first, so
+    each query returns the same rows as from the whole archive; the first
+    other studies fill the rest.
+    """
+    studies = list(archive.studies(limit))
+    year = query_keys(archive, limit)["date_range"][:4]
+    chosen = [query_study_index(archive, limit)]
+    chosen += [s for s in study_query_matches(studies, year) if s not in chosen]
+    if len(chosen) > max_studies:
+        raise SystemExit("make_index: the queries match %d studies, more than --max-studies %d"
+                         % (len(chosen), max_studies))
+    taken = set(chosen)
+    others = (s for s in range(len(studies)) if s not in taken)
+    while len(chosen) < min(max_studies, len(studies)):
+        chosen.append(next(others))
+    return ["s%05d" % s for s in sorted(chosen)]
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", choices=["index", "files", "keys"])
+    parser.add_argument("mode", choices=["index", "files", "keys", "subset"])
     parser.add_argument("target", nargs="?")
     parser.add_argument("--studies", type=int, default=10000)
     parser.add_argument("--series", type=int, default=5)
@@ -329,10 +378,13 @@ def main(argv):
     parser.add_argument("--patients", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--limit-studies", type=int, default=None)
+    parser.add_argument("--peer-series", type=int, default=0)
+    parser.add_argument("--peer-instances", type=int, default=0)
+    parser.add_argument("--max-studies", type=int, default=500)
     args = parser.parse_args(argv[1:])
     if args.patients <= 0:
         args.patients = max(1, args.studies // 2)
-    if args.mode != "keys" and not args.target:
+    if args.mode in ("index", "files") and not args.target:
         parser.error("%s needs a target" % args.mode)
 
     archive = Archive(args)
@@ -342,8 +394,11 @@ def main(argv):
         print("instances=%d studies=%d patients=%d seconds=%.1f"
               % (count, args.studies, args.patients, time.monotonic() - start))
     elif args.mode == "files":
-        count = write_files(args.target, archive, args.limit_studies)
+        count = write_files(args.target, archive, args.limit_studies, args.peer_series,
+                            args.peer_instances)
         print("files=%d seconds=%.1f" % (count, time.monotonic() - start))
+    elif args.mode == "subset":
+        print("\n".join(subset_folders(archive, args.limit_studies, args.max_studies)))
     else:
         print(json.dumps(query_keys(archive, args.limit_studies)))
     return 0

@@ -7,8 +7,10 @@ Usage: qr_report.py RESULTS_TSV [KEY=VALUE...]
 Each line of RESULTS_TSV is "case, server, KEY=VALUE ..." as run_qr.sh
 records it. The KEY=VALUE arguments describe the machine and the run and
 are listed first. Tables follow: the scale each server was loaded at, the
-C-FIND round trips, the C-MOVE rates, then the targets (Cairn's median
-under 10 ms, and at least 10 times faster than the best peer).
+C-FIND round trips with the rows each server returned (from find_rate and
+from findscu), the C-MOVE rates, then the targets (Cairn's median under
+10 ms, at least 10 times faster than the best peer, and the same rows from
+every server, so that the comparison holds).
 """
 
 import csv
@@ -74,6 +76,10 @@ def main(argv):
                      [[s, rows[("load", s)][0].rsplit(" seconds=", 1)[0],
                        fmt(number(rows, "load", s, "seconds"), 1)]
                       for s in SERVERS if ("load", s) in rows]))
+    if ("files", "peers") in rows:
+        out += ["", "The peers' DICOM files were written in %s s (%s)." % (
+            fmt(number(rows, "files", "peers", "seconds"), 1),
+            rows[("files", "peers")][0].rsplit(" seconds=", 1)[0])]
 
     out += ["", "## C-FIND round trips (ms, one association, TCP_NODELAY=1 for the peers)", ""]
     lines = []
@@ -85,20 +91,28 @@ def main(argv):
         best = min(peers) if peers else (None, None)
         ratio = best[0] / cairn if cairn and best[0] is not None else None
         line = [text]
+        counts = set()
         for server in SERVERS:
-            line.append("%s / %s (%s rows)" % (
+            matches = number(rows, case, server, "matches")
+            checked = number(rows, case, server, "findscu_rows")
+            if (case, server) in rows:
+                counts.update([matches, checked])
+            line.append("%s / %s (%s rows, findscu %s)" % (
                 fmt(number(rows, case, server, "median_ms")),
                 fmt(number(rows, case, server, "p99_ms")),
-                fmt(number(rows, case, server, "matches"), 0)))
-        line += [best[1] or "-", fmt(ratio)]
+                fmt(matches, 0), fmt(checked, 0)))
+        same = len(counts) == 1 and None not in counts
+        line += [best[1] or "-", fmt(ratio), "yes" if same else "NO"]
         lines.append(line)
+        targets.append(("%s: same rows from every server" % case, None, "equal", same))
         targets.append(("%s: Cairn median (ms)" % case, cairn, "< %g" % MEDIAN_TARGET_MS,
                         cairn is not None and cairn < MEDIAN_TARGET_MS))
         targets.append(("%s: best peer (%s) median / Cairn median" % (case, best[1]), ratio,
                         ">= %g" % PEER_RATIO_TARGET,
                         ratio is not None and ratio >= PEER_RATIO_TARGET))
     out.append(table(["query", "cairn median / p99", "dcmqrscp median / p99",
-                      "orthanc median / p99", "best peer", "best peer / Cairn"], lines))
+                      "orthanc median / p99", "best peer", "best peer / Cairn",
+                      "same rows"], lines))
 
     out += ["", "## C-MOVE of a 500-instance study to DCMTK storescp (instances/s)", ""]
     lines = []

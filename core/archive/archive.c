@@ -6,6 +6,7 @@
 #include "archive/archive.h"
 #include "archive/archive_events.h"
 #include "archive/archive_node.h"
+#include "archive/archive_writer.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,12 +37,15 @@
 #define TMP_DIRECT_AFTER (8 * 1024 * 1024)
 
 /*
- * The buffer of direct writes, allocated at the switch so that small
+ * The buffers of direct writes, allocated at the switch so that small
  * instances keep the smaller one. Every write but the last is a full
  * buffer, so file offsets stay multiples of TMP_BUFFER_SIZE, which direct
- * I/O needs to be block aligned.
+ * I/O needs to be block aligned. A background writer (archive_writer.c)
+ * writes full buffers while the next ones fill, so memory per association
+ * is TMP_DIRECT_BUFFERS times the size.
  */
 #define TMP_DIRECT_BUFFER_SIZE (1024 * 1024)
+#define TMP_DIRECT_BUFFERS 4
 
 /* Alignment of the direct buffer's address; also a multiple of the
  * logical block size of common disks (512 or 4096 bytes). */
@@ -78,7 +82,8 @@ struct archive_tmp {
     uint64_t written;     /* bytes handed to write(2) */
     uint64_t writeback;   /* bytes whose writeback was started */
     bool direct;          /* fd has O_DIRECT set */
-    bool direct_refused;  /* the file system rejected O_DIRECT: stay buffered */
+    bool direct_refused;  /* O_DIRECT failed or ended: stay buffered */
+    archive_writer *writer; /* writes buf's direct writes; NULL when buffered */
 };
 
 static int mkdir_durable(int parent_fd, const char *name)
@@ -428,10 +433,10 @@ archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const
     return tmp;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
+static int pwrite_all(int fd, const uint8_t *data, size_t len, uint64_t offset)
 {
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = pwrite(fd, data, len, (off_t)offset);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -440,6 +445,7 @@ static int write_all(int fd, const uint8_t *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        offset += (uint64_t)n;
     }
     return 0;
 }
@@ -470,74 +476,127 @@ static int set_direct(archive_tmp *tmp, bool on)
     return 0;
 }
 
-/*
- * Writes len bytes of the buffer at the current end of the file. A file
- * system that rejects a direct write with EINVAL gets the same bytes
- * through the page cache, and no more direct writes.
- */
+/* Writes len bytes of the buffer through the page cache at the end of the file. */
 static int write_through(archive_tmp *tmp, const uint8_t *data, size_t len)
 {
-    if (write_all(tmp->fd, data, len) != 0) {
-        if (!tmp->direct || errno != EINVAL || set_direct(tmp, false) != 0)
-            return -1;
-        tmp->direct_refused = true;
-        if (lseek(tmp->fd, (off_t)tmp->written, SEEK_SET) < 0 ||
-            write_all(tmp->fd, data, len) != 0)
-            return -1;
-    }
+    if (pwrite_all(tmp->fd, data, len, tmp->written) != 0)
+        return -1;
     tmp->written += len;
-    if (!tmp->direct)
-        start_writeback(tmp);
+    start_writeback(tmp);
     return 0;
 }
 
 /*
- * Switches the rest of the file to O_DIRECT with an aligned buffer. When
- * that fails the file stays buffered, which is only slower.
+ * Switches the rest of the file to O_DIRECT, with the buffers of a
+ * background writer. When that fails the file stays buffered, which is
+ * only slower.
  */
 static void start_direct(archive_tmp *tmp)
 {
-    uint8_t *aligned = NULL;
-
     tmp->direct_refused = true;
-    if (posix_memalign((void **)&aligned, DIRECT_ALIGN, TMP_DIRECT_BUFFER_SIZE) != 0)
+    if (set_direct(tmp, true) != 0)
         return;
-    if (set_direct(tmp, true) != 0) {
-        free(aligned);
+    tmp->writer = archive_writer_start(tmp->fd, tmp->written, TMP_DIRECT_BUFFER_SIZE,
+                                       DIRECT_ALIGN, TMP_DIRECT_BUFFERS);
+    if (tmp->writer == NULL) {
+        set_direct(tmp, false);
         return;
     }
     free(tmp->buf);
-    tmp->buf = aligned;
+    tmp->buf = archive_writer_next(tmp->writer);
     tmp->buf_size = TMP_DIRECT_BUFFER_SIZE;
     tmp->direct_refused = false;
 }
 
-/* Writes the full buffer, then switches to O_DIRECT once the file is large. */
+/*
+ * Hands a full buffer to the writer, or writes it through the page cache,
+ * then switches to O_DIRECT once the file is large.
+ */
 static int flush_full_buffer(archive_tmp *tmp)
 {
+    if (tmp->writer != NULL) {
+        if (archive_writer_queue(tmp->writer, tmp->buf_size) != 0)
+            return -1;
+        tmp->written += tmp->buf_size;
+        tmp->buffered = 0;
+        tmp->buf = archive_writer_next(tmp->writer);
+        return 0;
+    }
+
     if (write_through(tmp, tmp->buf, tmp->buf_size) != 0)
         return -1;
     tmp->buffered = 0;
-    if (!tmp->direct && !tmp->direct_refused && tmp->written >= TMP_DIRECT_AFTER)
+    if (!tmp->direct_refused && tmp->written >= TMP_DIRECT_AFTER)
         start_direct(tmp);
     return 0;
 }
 
+/*
+ * Queues the whole blocks of the direct buffer, waits for the writer, and
+ * writes the tail through the page cache, since direct I/O takes whole
+ * blocks only. The file stays buffered after that, and later writes get a
+ * new buffer.
+ */
+static int finish_direct(archive_tmp *tmp)
+{
+    size_t done = tmp->buffered - tmp->buffered % DIRECT_ALIGN;
+    int rc = 0;
+
+    if (done > 0 && archive_writer_queue(tmp->writer, done) != 0)
+        rc = -1;
+    if (rc == 0 && archive_writer_drain(tmp->writer) != 0)
+        rc = -1;
+    if (rc == 0) {
+        tmp->written += done;
+        if (set_direct(tmp, false) != 0 ||
+            (tmp->buffered > done && write_through(tmp, tmp->buf + done, tmp->buffered - done) != 0))
+            rc = -1;
+    }
+
+    int saved = errno;
+    archive_writer_stop(tmp->writer);
+    tmp->writer = NULL;
+    tmp->buf = NULL;
+    tmp->buf_size = 0;
+    tmp->buffered = 0;
+    tmp->direct = false;
+    tmp->direct_refused = true;
+    errno = saved;
+    return rc;
+}
+
 int archive_tmp_flush(archive_tmp *tmp)
 {
-    size_t done = 0;
+    if (tmp->writer != NULL)
+        return finish_direct(tmp);
 
-    /* Direct I/O takes whole blocks only: the tail goes through the page cache. */
-    if (tmp->direct) {
-        done = tmp->buffered - tmp->buffered % DIRECT_ALIGN;
-        if (done > 0 && write_through(tmp, tmp->buf, done) != 0)
-            return -1;
-        if (tmp->direct && set_direct(tmp, false) != 0)
-            return -1;
-    }
-    if (tmp->buffered > done && write_through(tmp, tmp->buf + done, tmp->buffered - done) != 0)
+    if (tmp->buffered > 0 && write_through(tmp, tmp->buf, tmp->buffered) != 0)
         return -1;
     tmp->buffered = 0;
+    return 0;
+}
+
+uint8_t *archive_tmp_space(archive_tmp *tmp, size_t *room)
+{
+    if (tmp->buf == NULL) {
+        tmp->buf = malloc(TMP_BUFFER_SIZE);
+        if (tmp->buf == NULL)
+            return NULL;
+        tmp->buf_size = TMP_BUFFER_SIZE;
+        tmp->buffered = 0;
+    }
+
+    /* A full buffer is written at once, so there is always room. */
+    *room = tmp->buf_size - tmp->buffered;
+    return tmp->buf + tmp->buffered;
+}
+
+int archive_tmp_advance(archive_tmp *tmp, size_t len)
+{
+    tmp->size += len;
+    tmp->buffered += len;
+    if (tmp->buffered == tmp->buf_size)
+        return flush_full_buffer(tmp);
     return 0;
 }
 
@@ -545,17 +604,18 @@ int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len)
 {
     const uint8_t *p = data;
 
-    tmp->size += len;
     while (len > 0) {
-        size_t room = tmp->buf_size - tmp->buffered;
+        size_t room;
+        uint8_t *space = archive_tmp_space(tmp, &room);
 
+        if (space == NULL)
+            return -1;
         if (room > len)
             room = len;
-        memcpy(tmp->buf + tmp->buffered, p, room);
-        tmp->buffered += room;
+        memcpy(space, p, room);
         p += room;
         len -= room;
-        if (tmp->buffered == tmp->buf_size && flush_full_buffer(tmp) != 0)
+        if (archive_tmp_advance(tmp, room) != 0)
             return -1;
     }
     return 0;
@@ -576,11 +636,14 @@ void archive_tmp_discard(archive_tmp *tmp)
     if (tmp == NULL)
         return;
 
+    if (tmp->writer != NULL)
+        archive_writer_stop(tmp->writer);
+    else
+        free(tmp->buf);
     if (tmp->fd >= 0)
         close(tmp->fd);
     if (tmp->path[0] != '\0')
         unlink(tmp->path);
-    free(tmp->buf);
     free(tmp);
 }
 

@@ -49,8 +49,20 @@ void *archive_index_db(const archive *ar);
 
 /* Creates a temporary file for one incoming instance with this SOP Instance UID. */
 archive_tmp *archive_tmp_create(archive *ar, const char *sop_instance_uid, const log_ctx *log);
-/* Appends bytes; returns 0, or -1 with errno set (ENOSPC for a full disk). */
+/*
+ * Appends bytes; returns 0, or -1 with errno set (ENOSPC for a full disk).
+ * Large files are written in the background, so a failed write may be
+ * reported by a later call or by archive_tmp_flush.
+ */
 int archive_tmp_write(archive_tmp *tmp, const void *data, size_t len);
+/*
+ * Receiving straight into the file's buffer: archive_tmp_space returns
+ * where the next bytes go and sets *room (at least 1) to how many fit, or
+ * returns NULL with errno set. archive_tmp_advance then appends the len
+ * bytes written there (len <= *room) and returns as archive_tmp_write.
+ */
+uint8_t *archive_tmp_space(archive_tmp *tmp, size_t *room);
+int archive_tmp_advance(archive_tmp *tmp, size_t len);
 /* Flushes buffered bytes; returns 0 or -1 with errno. */
 int archive_tmp_flush(archive_tmp *tmp);
 int archive_tmp_fd(const archive_tmp *tmp);

@@ -155,45 +155,84 @@ static int tmp_write_cb(void *ctx, const void *data, size_t len)
     return archive_tmp_write(ctx, data, len);
 }
 
+/* The temporary file as the destination of data PDVs, and its first write error. */
+typedef struct store_sink {
+    archive_tmp *tmp;
+    int write_errno;
+} store_sink;
+
+static uint8_t *sink_reserve(void *arg, size_t *room)
+{
+    store_sink *sink = arg;
+    uint8_t *space;
+
+    if (sink->write_errno != 0)
+        return NULL;
+    space = archive_tmp_space(sink->tmp, room);
+    if (space == NULL)
+        sink->write_errno = errno ? errno : ENOMEM;
+    return space;
+}
+
+static int sink_store(void *arg, size_t n)
+{
+    store_sink *sink = arg;
+
+    if (archive_tmp_advance(sink->tmp, n) != 0) {
+        sink->write_errno = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
 /*
- * Reads the data PDVs of a C-STORE into a temporary file. A write failure
- * does not stop the reading: the rest of the message is drained so the
- * peer can be answered with a status instead of an abort.
+ * Reads the data PDVs of a C-STORE into a temporary file. Large PDVs go
+ * from the socket straight into the file's buffer (ul_read_pdv_to). A
+ * write failure does not stop the reading: the rest of the message is
+ * drained so the peer can be answered with a status instead of an abort.
  */
 static int receive_store_dataset(cairn_assoc *assoc, const dimse_limits *limits,
                                  cairn_message *msg, cairn_dimse_status *local_status)
 {
     dcm_dataset *meta = NULL;
     uint64_t dataset_offset;
-    int write_errno = 0;
+    store_sink sink = {0};
+    ul_pdv_sink to_file = {.reserve = sink_reserve, .store = sink_store, .arg = &sink};
+    int write_errno;
     ul_pdv pdv;
     int rc;
 
     msg->tmp = archive_tmp_create(assoc->archive, msg->sop_instance_uid, &assoc->log);
+    sink.tmp = msg->tmp;
     if (msg->tmp == NULL)
-        write_errno = errno ? errno : EIO;
+        sink.write_errno = errno ? errno : EIO;
 
     if (msg->tmp != NULL) {
         meta = dcm_meta_create(msg->sop_class_uid, msg->sop_instance_uid,
                                msg->transfer_syntax_uid, assoc->calling_ae);
         if (meta == NULL || dcm_meta_write(meta, tmp_write_cb, msg->tmp) != DCM_OK)
-            write_errno = errno ? errno : EIO;
+            sink.write_errno = errno ? errno : EIO;
         dcm_dataset_destroy(meta);
     }
     dataset_offset = msg->tmp ? archive_tmp_size(msg->tmp) : 0;
 
     for (;;) {
-        rc = ul_read_pdv(assoc->ul, &pdv, limits->dimse_timeout_ms);
+        rc = ul_read_pdv_to(assoc->ul, &pdv, limits->dimse_timeout_ms,
+                            sink.write_errno == 0 ? &to_file : NULL);
         if (rc != UL_OK)
             return mid_message_failure(assoc, rc, "a C-STORE data set");
         if (pdv.command || pdv.pctx_id != msg->pctx_id)
             return protocol_failure(assoc, "unexpected PDV inside a C-STORE data set");
 
-        if (write_errno == 0 && archive_tmp_write(msg->tmp, pdv.data, pdv.len) != 0)
-            write_errno = errno;
+        /* pdv.data is NULL when the payload already went to the file. */
+        if (pdv.data != NULL && sink.write_errno == 0 &&
+            archive_tmp_write(msg->tmp, pdv.data, pdv.len) != 0)
+            sink.write_errno = errno;
         if (pdv.last)
             break;
     }
+
+    write_errno = sink.write_errno;
 
     if (write_errno == 0 && archive_tmp_flush(msg->tmp) != 0)
         write_errno = errno;

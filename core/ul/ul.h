@@ -117,6 +117,31 @@ void ul_assoc_set_log_ctx(ul_assoc *assoc, const log_ctx *ctx);
  */
 int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms);
 
+/* Smallest PDV payload that ul_read_pdv_to hands to a sink. */
+#define UL_SINK_MIN 4096u
+
+/*
+ * Destination of data PDV payloads for ul_read_pdv_to. reserve returns
+ * where the next bytes go and sets *room (at least 1) to how many fit
+ * there. store then reports that n bytes were written there. When reserve
+ * returns NULL or store returns -1, the rest of the PDV is read and
+ * dropped, so the sink must record why.
+ */
+typedef struct ul_pdv_sink {
+    uint8_t *(*reserve)(void *arg, size_t *room);
+    int (*store)(void *arg, size_t n);
+    void *arg;
+} ul_pdv_sink;
+
+/*
+ * Like ul_read_pdv, but a data PDV of at least UL_SINK_MIN bytes that
+ * fills its P-DATA-TF alone goes from the socket straight into sink,
+ * without a copy through the receive buffer. pdv->data is then NULL and
+ * pdv->len the payload's length. Other PDVs come back as from
+ * ul_read_pdv, with the data in the receive buffer. sink may be NULL.
+ */
+int ul_read_pdv_to(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms, const ul_pdv_sink *sink);
+
 /*
  * Returns true when ul_read_pdv would find input at once: a PDV left in
  * the last PDU, or bytes waiting on the socket. Never blocks.

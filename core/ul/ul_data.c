@@ -14,6 +14,16 @@
 /* PDV item header: 4-byte length, context ID, message control header. */
 #define PDV_HEADER_LEN 6
 
+int ul_read_pdv_to(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms, const ul_pdv_sink *sink)
+{
+    ul_assoc *a = assoc;
+
+    a->sink = sink;
+    int r = ul_read_pdv(a, pdv, timeout_ms);
+    a->sink = NULL;
+    return r;
+}
+
 int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms)
 {
     ul_assoc *a = assoc;
@@ -45,6 +55,19 @@ int ul_read_pdv(ul_assoc *assoc, ul_pdv *pdv, unsigned timeout_ms)
     if (ind == UL_IND_RELEASE) {
         log_debug(a->log, "peer requested release");
         return UL_RELEASE_REQUESTED;
+    }
+    if (ind == UL_IND_P_DATA && a->streamed) {
+        const uint8_t *item = a->rbuf + UL_PDU_HEADER_LEN;
+
+        pdv->pctx_id = item[4];
+        pdv->command = false;
+        pdv->last = (item[5] & 2) != 0;
+        pdv->data = NULL;
+        pdv->len = (((size_t)item[0] << 24) | ((size_t)item[1] << 16) | ((size_t)item[2] << 8) |
+                    item[3]) - 2;
+        a->rlen = 0;
+        a->streamed = false;
+        return UL_OK;
     }
     if (ind == UL_IND_P_DATA && ul_p_data_next(a->rbuf, a->rlen, &a->rnext, pdv))
         return UL_OK;

@@ -45,6 +45,11 @@ struct ul_assoc {
     size_t rnext;
     /* PDU boundaries are lost (PDU cut short or skipped): only raw reads. */
     bool desynced;
+    /* Where ul_read_pdv_to puts data PDV payloads; NULL otherwise. The
+     * last PDU went there when streamed is true, and rbuf then holds only
+     * its PDU and PDV item headers. */
+    const ul_pdv_sink *sink;
+    bool streamed;
 
     /* Send buffer: one P-DATA-TF with at most one open PDV item. */
     uint8_t *wbuf;

@@ -440,7 +440,77 @@ static ul_event classify(ul_assoc *a, ul_decode_error *err)
     return UL_EVT19;
 }
 
-/* Reads one PDU into the receive buffer. */
+/* PDV item header: 4-byte length, context ID, message control header. */
+#define PDV_HEADER_LEN 6
+
+/* Reads n bytes of a PDU body; a timeout leaves the PDU boundaries lost. */
+static int read_body(ul_assoc *a, uint8_t *buf, size_t n)
+{
+    bool partial = false;
+    int r = read_full(a->fd, buf, n, a->params.dimse_timeout_ms, a->params.dimse_timeout_ms,
+                      &partial);
+
+    if (r == UL_TIMEOUT)
+        a->desynced = true;
+    return r;
+}
+
+/*
+ * Reads the body of a P-DATA-TF whose header is in the receive buffer.
+ * When its first PDV item is a data PDV that fills the PDU alone, on an
+ * accepted presentation context, the payload goes to a->sink and streamed
+ * is set. Any other P-DATA-TF is read whole into the receive buffer and
+ * checked by classify as usual. When the sink fails, the rest of the
+ * payload is read into the receive buffer and dropped.
+ */
+static int read_p_data_to_sink(ul_assoc *a, uint32_t body_len)
+{
+    uint8_t *item = a->rbuf + UL_PDU_HEADER_LEN;
+    uint8_t *scratch = item + PDV_HEADER_LEN;
+    size_t scratch_len = a->rbuf_cap - UL_PDU_HEADER_LEN - PDV_HEADER_LEN;
+    bool dropping = false;
+
+    int r = read_body(a, item, PDV_HEADER_LEN);
+    if (r != UL_OK)
+        return r;
+
+    uint32_t item_len = ((uint32_t)item[0] << 24) | ((uint32_t)item[1] << 16) |
+                        ((uint32_t)item[2] << 8) | item[3];
+    bool alone = item_len == body_len - 4 && (item[5] & 1) == 0 && a->pctx_accepted[item[4]];
+    if (!alone) {
+        r = read_body(a, scratch, body_len - PDV_HEADER_LEN);
+        if (r == UL_OK)
+            a->rlen = UL_PDU_HEADER_LEN + (size_t)body_len;
+        return r;
+    }
+
+    size_t left = item_len - 2;
+    while (left > 0) {
+        uint8_t *dst = NULL;
+        size_t room = 0;
+
+        if (!dropping)
+            dst = a->sink->reserve(a->sink->arg, &room);
+        if (dst == NULL || room == 0) {
+            dropping = true;
+            dst = scratch;
+            room = scratch_len;
+        }
+        if (room > left)
+            room = left;
+        r = read_body(a, dst, room);
+        if (r != UL_OK)
+            return r;
+        if (!dropping && a->sink->store(a->sink->arg, room) != 0)
+            dropping = true;
+        left -= room;
+    }
+    a->rlen = UL_PDU_HEADER_LEN + PDV_HEADER_LEN;
+    a->streamed = true;
+    return UL_OK;
+}
+
+/* Reads one PDU into the receive buffer, or its data payload into a->sink. */
 static int read_pdu(ul_assoc *a, unsigned timeout_ms, ul_decode_error *err)
 {
     uint8_t header[UL_PDU_HEADER_LEN];
@@ -448,6 +518,7 @@ static int read_pdu(ul_assoc *a, unsigned timeout_ms, ul_decode_error *err)
 
     a->rlen = 0;
     a->rnext = 0;
+    a->streamed = false;
     int r = read_full(a->fd, header, sizeof header, timeout_ms, a->params.dimse_timeout_ms,
                       &partial);
     if (r == UL_TIMEOUT && partial)
@@ -476,6 +547,14 @@ static int read_pdu(ul_assoc *a, unsigned timeout_ms, ul_decode_error *err)
         return UL_ERROR;
 
     memcpy(a->rbuf, header, sizeof header);
+    if (a->sink != NULL && header[0] == UL_PDU_P_DATA_TF && a->fsm.state == UL_STA6 &&
+        body_len >= PDV_HEADER_LEN + UL_SINK_MIN) {
+        r = read_p_data_to_sink(a, body_len);
+        if (r == UL_OK)
+            log_debug(a->log, "received %s (%u bytes%s)", ul_pdu_type_name(header[0]),
+                      UL_PDU_HEADER_LEN + body_len, a->streamed ? ", payload to the sink" : "");
+        return r;
+    }
     r = read_full(a->fd, a->rbuf + UL_PDU_HEADER_LEN, body_len, a->params.dimse_timeout_ms,
                   a->params.dimse_timeout_ms, &partial);
     if (r == UL_TIMEOUT)
@@ -515,7 +594,8 @@ int ul_receive_event(ul_assoc *a, unsigned timeout_ms, ul_indication *ind)
     if (r != UL_OK)
         return r;
 
-    ul_event event = classify(a, &err);
+    /* A streamed P-DATA-TF passed classify's checks in read_p_data_to_sink. */
+    ul_event event = a->streamed ? UL_EVT10 : classify(a, &err);
     if (event == UL_EVT19)
         return invalid_pdu(a, err.abort_reason, err.message);
 

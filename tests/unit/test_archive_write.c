@@ -7,6 +7,8 @@
  * that only opens and closes. Its folder is under the build folder, a disk
  * file system where O_DIRECT is used, and under /dev/shm, a tmpfs that
  * older kernels reject O_DIRECT on, so there the buffered fallback runs.
+ * Bytes also go in through archive_tmp_space and _advance, as the network
+ * receive hands them over.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,8 +68,35 @@ static void remove_folder(const char *folder)
     assert_int_equal(nftw(folder, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
-/* Writes size bytes in pieces of the given sizes (cycled), then checks the file. */
-static void write_and_check(const char *parent, uint64_t size)
+/*
+ * Appends len bytes as the network receive does: into the space that
+ * archive_tmp_space offers, at most 5000 bytes at a time.
+ */
+static void append_in_place(archive_tmp *tmp, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        size_t room = 0;
+        uint8_t *space = archive_tmp_space(tmp, &room);
+
+        assert_non_null(space);
+        assert_true(room > 0);
+        if (room > 5000)
+            room = 5000;
+        if (room > len)
+            room = len;
+        memcpy(space, data, room);
+        assert_int_equal(archive_tmp_advance(tmp, room), 0);
+        data += room;
+        len -= room;
+    }
+}
+
+/*
+ * Writes size bytes in pieces of the given sizes (cycled), with
+ * archive_tmp_write or, when in_place, archive_tmp_space and _advance,
+ * then checks the file.
+ */
+static void write_and_check(const char *parent, uint64_t size, bool in_place)
 {
     static const size_t pieces[] = {7, 131072 - 6, 1, MIB + 3, 4096, 65536 + 11};
     char folder[PATH_MAX];
@@ -91,7 +120,10 @@ static void write_and_check(const char *parent, uint64_t size)
             len = (size_t)(size - written);
         for (size_t i = 0; i < len; i++)
             buf[i] = pattern(written + i);
-        assert_int_equal(archive_tmp_write(tmp, buf, len), 0);
+        if (in_place)
+            append_in_place(tmp, buf, len);
+        else
+            assert_int_equal(archive_tmp_write(tmp, buf, len), 0);
         written += len;
     }
     assert_int_equal(archive_tmp_flush(tmp), 0);
@@ -119,19 +151,25 @@ static void write_and_check(const char *parent, uint64_t size)
 static void small_file_on_disk(void **state)
 {
     (void)state;
-    write_and_check(".", 39 * 1024 + 5);
+    write_and_check(".", 39 * 1024 + 5, false);
 }
 
 static void large_file_on_disk(void **state)
 {
     (void)state;
-    write_and_check(".", 21 * MIB + 4099);
+    write_and_check(".", 21 * MIB + 4099, false);
+}
+
+static void large_file_written_in_place(void **state)
+{
+    (void)state;
+    write_and_check(".", 21 * MIB + 4099, true);
 }
 
 static void large_file_block_multiple(void **state)
 {
     (void)state;
-    write_and_check(".", 12 * MIB);
+    write_and_check(".", 12 * MIB, false);
 }
 
 static void large_file_on_tmpfs(void **state)
@@ -139,7 +177,7 @@ static void large_file_on_tmpfs(void **state)
     (void)state;
     if (access("/dev/shm", W_OK) != 0)
         skip();
-    write_and_check("/dev/shm", 10 * MIB + 1);
+    write_and_check("/dev/shm", 10 * MIB + 1, false);
 }
 
 int main(void)
@@ -147,6 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(small_file_on_disk),
         cmocka_unit_test(large_file_on_disk),
+        cmocka_unit_test(large_file_written_in_place),
         cmocka_unit_test(large_file_block_multiple),
         cmocka_unit_test(large_file_on_tmpfs),
     };

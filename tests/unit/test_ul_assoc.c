@@ -39,6 +39,17 @@ static const ul_params params = {
     .implementation_version_name = "CAIRN_TEST",
 };
 
+/* The acceptor of the sink scenarios announces room for PDVs over UL_SINK_MIN. */
+static const ul_params sink_params = {
+    .max_pdu_receive = 65536,
+    .artim_timeout_ms = 2000,
+    .dimse_timeout_ms = 2000,
+    .idle_timeout_ms = 2000,
+    .connect_timeout_ms = 2000,
+    .implementation_class_uid = "1.2.826.0.1.3680043.9.7433.1",
+    .implementation_version_name = "CAIRN_TEST",
+};
+
 /* Accepts every context with its first transfer syntax, or rejects. */
 static int negotiate(void *arg, const ul_assoc_rq *rq, ul_assoc_ac *ac, ul_assoc_rj *rj)
 {
@@ -81,7 +92,8 @@ typedef enum scenario {
     SCENARIO_RECEIVE_THEN_SEND, /* read a data set, send it back, wait release */
     SCENARIO_RELEASE_COLLISION,
     SCENARIO_EXPECT_ABORT,
-    SCENARIO_READ_TWO /* read two PDVs and record them */
+    SCENARIO_READ_TWO, /* read two PDVs and record them */
+    SCENARIO_SINK      /* read a data set through a sink, wait release */
 } scenario;
 
 typedef struct acceptor {
@@ -96,6 +108,11 @@ typedef struct acceptor {
     bool data_ok;
     ul_pdv first, second; /* SCENARIO_READ_TWO; data copied into bytes */
     uint8_t bytes[2];
+    /* SCENARIO_SINK: the sink's buffer, its failure point (0: never) and
+     * how many PDVs it received in place of the receive buffer. */
+    uint8_t piece[3001];
+    size_t sink_fail_after;
+    size_t sunk_pdvs;
 } acceptor;
 
 static uint8_t pattern(size_t i)
@@ -128,6 +145,57 @@ static int read_message(ul_assoc *assoc, acceptor *acc)
     }
 }
 
+static uint8_t *sink_reserve(void *arg, size_t *room)
+{
+    acceptor *acc = arg;
+
+    *room = sizeof acc->piece;
+    return acc->piece;
+}
+
+/* Checks the bytes against the pattern; fails once sink_fail_after bytes arrived. */
+static int sink_store(void *arg, size_t n)
+{
+    acceptor *acc = arg;
+
+    for (size_t i = 0; i < n; i++) {
+        if (acc->piece[i] != pattern(acc->received + i))
+            acc->data_ok = false;
+    }
+    acc->received += n;
+    if (acc->sink_fail_after != 0 && acc->received >= acc->sink_fail_after)
+        return -1;
+    return 0;
+}
+
+/* Reads one message on context 3 through a sink of 3001-byte pieces. */
+static int read_message_to_sink(ul_assoc *assoc, acceptor *acc)
+{
+    const ul_pdv_sink sink = {.reserve = sink_reserve, .store = sink_store, .arg = acc};
+    ul_pdv pdv;
+
+    acc->data_ok = true;
+    for (;;) {
+        int r = ul_read_pdv_to(assoc, &pdv, 2000, &sink);
+        if (r != UL_OK)
+            return r;
+        acc->pdv_count++;
+        if (pdv.data == NULL) {
+            acc->sunk_pdvs++;
+        } else {
+            for (size_t i = 0; i < pdv.len; i++) {
+                if (pdv.data[i] != pattern(acc->received + i))
+                    acc->data_ok = false;
+            }
+            acc->received += pdv.len;
+        }
+        if (pdv.pctx_id != 3 || pdv.command)
+            acc->data_ok = false;
+        if (pdv.last)
+            return UL_OK;
+    }
+}
+
 /* Writes one message in chunks of 100 bytes. */
 static int write_message(ul_assoc *assoc)
 {
@@ -150,7 +218,8 @@ static void *acceptor_main(void *arg)
     ul_assoc *assoc = NULL;
     ul_pdv pdv;
 
-    acc->accept_result = ul_accept(acc->fd, &params, negotiate, acc->negotiate_arg, &assoc);
+    acc->accept_result = ul_accept(acc->fd, acc->what == SCENARIO_SINK ? &sink_params : &params,
+                                   negotiate, acc->negotiate_arg, &assoc);
     if (acc->accept_result != UL_OK)
         return NULL;
 
@@ -187,6 +256,14 @@ static void *acceptor_main(void *arg)
         acc->final_result = ul_read_pdv(assoc, &acc->second, 2000);
         if (acc->final_result == UL_OK)
             acc->bytes[1] = acc->second.data[0];
+        break;
+    case SCENARIO_SINK:
+        acc->final_result = read_message_to_sink(assoc, acc);
+        if (acc->final_result == UL_OK) {
+            acc->final_result = ul_read_pdv(assoc, &pdv, 2000);
+            if (acc->final_result == UL_RELEASE_REQUESTED)
+                acc->final_result = ul_release_respond(assoc);
+        }
         break;
     }
     ul_assoc_destroy(assoc);
@@ -596,6 +673,46 @@ static void test_two_pdvs_in_one_pdu(void **state)
     assert_int_equal(peer.acc.bytes[1], 0x22);
 }
 
+/* A data PDV that fills its PDU goes to the sink, split over its pieces. */
+static void test_sink_receives_payload(void **state)
+{
+    server srv;
+
+    (void)state;
+    server_start(&srv, SCENARIO_SINK, NULL);
+    ul_assoc *assoc = connect_ok(&srv);
+    assert_int_equal(write_message(assoc), UL_OK);
+    assert_int_equal(ul_release(assoc), UL_OK);
+    ul_assoc_destroy(assoc);
+    server_join(&srv);
+
+    assert_int_equal(srv.acc.final_result, UL_OK);
+    assert_true(srv.acc.data_ok);
+    assert_int_equal(srv.acc.received, MESSAGE_LEN);
+    assert_int_equal(srv.acc.pdv_count, 1);
+    assert_int_equal(srv.acc.sunk_pdvs, 1);
+}
+
+/* After the sink fails, the rest of the PDV is dropped and the PDU boundaries hold. */
+static void test_sink_failure_drops_rest(void **state)
+{
+    server srv;
+
+    (void)state;
+    server_start(&srv, SCENARIO_SINK, NULL);
+    srv.acc.sink_fail_after = 5000;
+    ul_assoc *assoc = connect_ok(&srv);
+    assert_int_equal(write_message(assoc), UL_OK);
+    assert_int_equal(ul_release(assoc), UL_OK);
+    ul_assoc_destroy(assoc);
+    server_join(&srv);
+
+    assert_int_equal(srv.acc.final_result, UL_OK);
+    assert_true(srv.acc.data_ok);
+    assert_int_equal(srv.acc.received, 2 * sizeof srv.acc.piece);
+    assert_int_equal(srv.acc.sunk_pdvs, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +731,8 @@ int main(void)
         cmocka_unit_test(test_unknown_pdu_type_aborts),
         cmocka_unit_test(test_truncated_pdu_closed),
         cmocka_unit_test(test_two_pdvs_in_one_pdu),
+        cmocka_unit_test(test_sink_receives_payload),
+        cmocka_unit_test(test_sink_failure_drops_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -286,11 +286,13 @@ case_small() {
     record "$VARIANT" "small-$clients" "$SRV_NAME" "$rate" "inst/s" "$RSS_PEAK_KB" "$note"
 }
 
-# store_large FILE...: sends each file on its own association, all at once,
-# and prints the MB/s of all bytes over the wall time (storescu start-up
-# included), or 0 when not every file was stored.
+# store_large SENDER FILE...: sends each file on its own association, all
+# at once, with storescu or with lib/store_send.c (SENDER "c"), and prints
+# the MB/s of all file bytes over the wall time (sender start-up included),
+# or 0 when not every file was stored.
 store_large() {
-    local bytes=0 before after start seconds file pids=()
+    local sender=$1 bytes=0 before after start seconds file pids=()
+    shift
     for file in "$@"; do
         bytes=$((bytes + $(stat -c %s "$file")))
         cat "$file" > /dev/null
@@ -299,8 +301,13 @@ store_large() {
     before=$(count_stored)
     start=$(now)
     for file in "$@"; do
-        env "$(client_env)" timeout -k 2 120 \
-            storescu -aec "$SRV_AET" 127.0.0.1 "$SRV_PORT" "$file" > "$WORK/storescu-large-${#pids[@]}.log" 2>&1 &
+        if [ "$sender" = c ]; then
+            timeout -k 2 120 "$WORK/store_send" 127.0.0.1 "$SRV_PORT" "$SRV_AET" "$file" \
+                > "$WORK/store-send-large-${#pids[@]}.log" 2>&1 &
+        else
+            env "$(client_env)" timeout -k 2 120 \
+                storescu -aec "$SRV_AET" 127.0.0.1 "$SRV_PORT" "$file" > "$WORK/storescu-large-${#pids[@]}.log" 2>&1 &
+        fi
         pids+=($!)
     done
     wait "${pids[@]}"
@@ -313,23 +320,27 @@ store_large() {
     fi
 }
 
-# case_large MIB: sends two distinct instances of MIB MiB one after the
-# other, then two more at once on two associations (one storescu cannot
-# keep up with a fast receiver), and records the best MB/s of the three.
+# case_large SENDER MIB: sends two distinct instances of MIB MiB one after
+# the other, then two more at once on two associations (one storescu cannot
+# keep up with a fast receiver), and records the best MB/s of the three as
+# large-MIB (SENDER storescu) or large-c-MIB (SENDER c, lib/store_send.c).
+# Each sender has its own four instances, since a server keeps only one
+# copy of an instance that arrives twice.
 case_large() {
-    local mib=$1 best=0 mbs notes=""
+    local sender=$1 mib=$2 best=0 mbs notes="" name="large-$2"
+    [ "$sender" = c ] && name="large-c-$mib"
     start_sampler
     for run in a b ab; do
         case $run in
-        a | b) mbs=$(store_large "$WORK/in/large-$mib-$run.dcm") ;;
-        ab) mbs=$(store_large "$WORK/in/large-$mib-c.dcm" "$WORK/in/large-$mib-d.dcm") ;;
+        a | b) mbs=$(store_large "$sender" "$WORK/in/$name-$run.dcm") ;;
+        ab) mbs=$(store_large "$sender" "$WORK/in/$name-c.dcm" "$WORK/in/$name-d.dcm") ;;
         esac
         [ "$mbs" = 0 ] && notes="$notes store $run failed;"
         notes="$notes $run=$mbs"
         best=$(awk -v a="$best" -v b="$mbs" 'BEGIN { print (b > a) ? b : a }')
     done
     stop_sampler
-    record "$VARIANT" "large-$mib" "$SRV_NAME" "$best" "MB/s" "$RSS_PEAK_KB" "runs:$notes"
+    record "$VARIANT" "$name" "$SRV_NAME" "$best" "MB/s" "$RSS_PEAK_KB" "runs:$notes"
 }
 
 # dd with fsync on the work folder's disk: the better MB/s of two runs.
@@ -387,9 +398,11 @@ done
 for mib in $LARGE_SIZES; do
     for run in a b c d; do
         $PY "$LIB/make_instances.py" large "$WORK/in/large-$mib-$run.dcm" "$mib"
+        $PY "$LIB/make_instances.py" large "$WORK/in/large-c-$mib-$run.dcm" "$mib"
     done
 done
 cc -O2 -o "$WORK/echo_rate" "$LIB/echo_rate.c" || { echo "bench: cannot compile $LIB/echo_rate.c" >&2; exit 1; }
+cc -O2 -o "$WORK/store_send" "$LIB/store_send.c" || { echo "bench: cannot compile $LIB/store_send.c" >&2; exit 1; }
 $PY "$LIB/make_instances.py" large "$WORK/in/huge.dcm" "$HUGE_SIZE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -412,7 +425,8 @@ for server in $SERVERS; do
                 log "dd with fsync"
                 for mib in $LARGE_SIZES; do case_dd "$mib"; done
             fi
-            for mib in $LARGE_SIZES; do case_large "$mib"; done
+            for mib in $LARGE_SIZES; do case_large storescu "$mib"; done
+            for mib in $LARGE_SIZES; do case_large c "$mib"; done
         fi
         stop_server
     done

@@ -89,6 +89,17 @@ void dimse_message_clear(cairn_message *msg);
 /* Sends the response to msg built from reply. Returns 0, or -1 when the association failed. */
 int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cairn_reply *reply);
 
+/*
+ * Sends a pending C-FIND response like dimse_send_response, but lets the
+ * kernel hold its bytes until the next response (the final one at the
+ * latest) or a full TCP segment pushes them out. The matches of a request
+ * then reach the peer in a few segments instead of one per match, which
+ * saves a send and a wake-up of the peer per match on loopback. Returns 0,
+ * or -1 when the association failed.
+ */
+int dimse_send_pending_match(cairn_assoc *assoc, const cairn_message *msg,
+                             const cairn_reply *reply);
+
 /* Builds a command set; the group length is added by dimse_encode_command. */
 int dimse_encode_command(dcm_dataset *command, uint8_t **out, size_t *len);
 

@@ -70,7 +70,12 @@ cairn_status dimse_host_reply_send_pending(cairn_reply *reply, cairn_dimse_statu
     pending.error_comment[0] = '\0';
     pending.dataset = (dcm_dataset *)identifier;
 
-    rc = dimse_send_response(msg->assoc, msg, &pending);
+    /* C-FIND matches come one after the other, while the progress of a
+     * C-MOVE or C-GET must reach the peer when it is sent. */
+    if (msg->command_field == DIMSE_C_FIND_RQ)
+        rc = dimse_send_pending_match(msg->assoc, msg, &pending);
+    else
+        rc = dimse_send_response(msg->assoc, msg, &pending);
     dcm_dataset_destroy(pending.dataset);
     if (rc != 0) {
         msg->failed = true;

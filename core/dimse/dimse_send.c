@@ -50,7 +50,16 @@ static int build_response_command(const cairn_message *msg, const cairn_reply *r
     return rc == 0 ? 0 : -1;
 }
 
-int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cairn_reply *reply)
+/*
+ * Sends one response. With hold_data, the data set's last PDU also goes out
+ * with MSG_MORE, so the kernel keeps it until the next response is written
+ * or its segment is full.
+ * NOTE: unlike other ul_more_follows callers, the next PDU is not ready
+ * yet, so a held match waits for as long as the index takes to find the
+ * next one. The final response always pushes everything out.
+ */
+static int send_response(cairn_assoc *assoc, const cairn_message *msg, const cairn_reply *reply,
+                         bool hold_data)
 {
     dcm_dataset *cmd = dcm_dataset_create();
     uint8_t *buf = NULL;
@@ -76,6 +85,8 @@ int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cair
     }
     if (ul_write_pdv(assoc->ul, msg->pctx_id, true, buf, len, true) != UL_OK)
         goto out;
+    if (reply->dataset != NULL && data_len > 0 && hold_data)
+        ul_more_follows(assoc->ul);
     if (reply->dataset != NULL &&
         ul_write_pdv(assoc->ul, msg->pctx_id, false, data, data_len, true) != UL_OK)
         goto out;
@@ -92,4 +103,15 @@ out:
     free(data);
     dcm_dataset_destroy(cmd);
     return result;
+}
+
+int dimse_send_response(cairn_assoc *assoc, const cairn_message *msg, const cairn_reply *reply)
+{
+    return send_response(assoc, msg, reply, false);
+}
+
+int dimse_send_pending_match(cairn_assoc *assoc, const cairn_message *msg,
+                             const cairn_reply *reply)
+{
+    return send_response(assoc, msg, reply, true);
 }

@@ -245,7 +245,7 @@ static void add_clause(query_sql *sql, const char *column, const char *value)
 cairn_status pgidx_commitment_list(pgidx_index *index, const cairn_commitment_filter *filter,
                                    cairn_commitment_fn fn, void *arg)
 {
-    query_sql sql = {.length = 0};
+    query_sql sql = {.dialect = &pgidx_query_dialect};
     list_call call = {.sql = &sql, .fn = fn, .arg = arg};
     cairn_status status;
 

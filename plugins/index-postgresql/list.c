@@ -63,18 +63,6 @@ static const filter_key filter_keys[] = {
 
 #define FILTER_KEY_COUNT (sizeof(filter_keys) / sizeof(filter_keys[0]))
 
-static const char *const level_table[] = {
-    [CAIRN_LEVEL_PATIENT] = "patient p",
-    [CAIRN_LEVEL_STUDY] = "study st",
-    [CAIRN_LEVEL_SERIES] = "series se",
-    [CAIRN_LEVEL_INSTANCE] = "instance i",
-};
-static const char *const level_link[] = {
-    [CAIRN_LEVEL_STUDY] = "st.patient = p.id",
-    [CAIRN_LEVEL_SERIES] = "se.study = st.id",
-    [CAIRN_LEVEL_INSTANCE] = "i.series = se.id",
-};
-
 /* Filter values by key index; NULL where the filter sets no value. */
 typedef struct filter_values {
     char *text[FILTER_KEY_COUNT];
@@ -183,9 +171,9 @@ static void build_sql(query_sql *sql, cairn_index_level level, const filter_valu
     query_sql_add(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
         query_sql_add(sql, " JOIN ");
-        query_sql_add(sql, level_table[l]);
+        query_sql_add(sql, query_level_table[l]);
         query_sql_add(sql, " ON ");
-        query_sql_add(sql, level_link[l]);
+        query_sql_add(sql, query_level_link[l]);
     }
 
     query_sql_add(sql, " WHERE true");
@@ -195,15 +183,15 @@ static void build_sql(query_sql *sql, cairn_index_level level, const filter_valu
     /* Keys of lower levels: one row below must match all of them. */
     if (values->deepest > level) {
         query_sql_add(sql, " AND EXISTS (SELECT 1 FROM ");
-        query_sql_add(sql, level_table[level + 1]);
+        query_sql_add(sql, query_level_table[level + 1]);
         for (int l = (int)level + 2; l <= (int)values->deepest; l++) {
             query_sql_add(sql, " JOIN ");
-            query_sql_add(sql, level_table[l]);
+            query_sql_add(sql, query_level_table[l]);
             query_sql_add(sql, " ON ");
-            query_sql_add(sql, level_link[l]);
+            query_sql_add(sql, query_level_link[l]);
         }
         query_sql_add(sql, " WHERE ");
-        query_sql_add(sql, level_link[level + 1]);
+        query_sql_add(sql, query_level_link[level + 1]);
         for (int l = (int)level + 1; l <= (int)values->deepest; l++)
             add_level_conditions(sql, values, (cairn_index_level)l);
         query_sql_add(sql, ")");
@@ -234,7 +222,7 @@ cairn_status pgidx_list(pgidx_index *index, cairn_index_level level,
                         const cairn_dataset *filter, cairn_index_row_fn fn, void *arg)
 {
     filter_values values;
-    query_sql sql = {.length = 0};
+    query_sql sql = {.dialect = &pgidx_query_dialect};
     list_call call = {.sql = &sql, .level = level, .fn = fn, .arg = arg};
     cairn_status status;
 

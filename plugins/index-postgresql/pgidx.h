@@ -183,7 +183,7 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
 cairn_status pgidx_seq_instance_id(const pgidx_backend *backend, pgidx_conn *conn,
                                    const char *sop_uid, char id[24]);
 
-/* seq_query.c: adds to row the items of a seq_GGGGEEEE column; other columns are ignored */
+/* rows.c: adds to row the items of a seq_GGGGEEEE column; other columns are ignored */
 cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,
                                   const PGresult *result, int row_number, int column);
 

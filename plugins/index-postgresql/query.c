@@ -2,17 +2,16 @@
 /*
  * Running a query (cairn_index_ops.query): one SELECT that joins the
  * levels down to the query level and carries every matching condition
- * (query_match.c). Without max_matches the rows stream to the callback.
- * With it, the SELECT returns at most max_matches + 1 rows and keeps
- * them, so that the query fails with CAIRN_ERR_LIMIT before any row
- * reaches the callback, from one statement and one snapshot.
+ * (index-common/query_match.c). Without max_matches the rows stream to
+ * the callback. With it, the SELECT returns at most max_matches + 1 rows
+ * and keeps them, so that the query fails with CAIRN_ERR_LIMIT before any
+ * row reaches the callback, from one statement and one snapshot.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query_sql.h"
-#include "seq_query.h"
 
 /* One query: its statement and where its rows go. */
 typedef struct query_call {
@@ -53,8 +52,9 @@ static cairn_status query_body(const pgidx_backend *backend, pgidx_conn *conn, v
 cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
                          cairn_index_row_fn fn, void *arg)
 {
-    query_sql sql = {.length = 0};
-    pgidx_seq_keys seq_keys = {.count = 0};
+    query_sql sql = {.dialect = &pgidx_query_dialect};
+    query_backend shared = {.self = index->backend->self, .api = index->backend->api};
+    query_seq_keys seq_keys = {.count = 0};
     query_call call = {.sql = &sql, .fn = fn, .arg = arg};
     cairn_status status;
 
@@ -67,11 +67,11 @@ cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
 
     query_sql_add(&sql, "SELECT ");
     pgidx_row_columns(&sql, query->level, true);
-    status = pgidx_seq_read(index->backend, query, &seq_keys);
+    status = query_seq_read(&shared, query, &seq_keys);
     if (status == CAIRN_OK)
-        status = pgidx_seq_columns(index->backend, &sql, &seq_keys, query->level, query->flags);
+        status = query_seq_columns(&shared, &sql, &seq_keys, query->level, query->flags);
     if (status == CAIRN_OK)
-        status = query_sql_build_match(index->backend, query, &seq_keys, &sql);
+        status = query_sql_build_match(&shared, query, &seq_keys, &sql);
     if (status != CAIRN_OK)
         goto out;
     query_sql_add(&sql, " ORDER BY ");
@@ -91,6 +91,6 @@ cairn_status pgidx_query(pgidx_index *index, const cairn_index_query *query,
 
 out:
     query_sql_free(&sql);
-    pgidx_seq_free(&seq_keys);
+    query_seq_free(&seq_keys);
     return status;
 }

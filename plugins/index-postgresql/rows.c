@@ -155,6 +155,21 @@ void pgidx_row_columns(query_sql *sql, cairn_index_level level, bool query)
         query_sql_add(sql, file_columns);
 }
 
+/* Decodes a sequence column named seq_GGGGEEEE (query_seq_columns) into the row. */
+cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,
+                                  const PGresult *result, int row_number, int column)
+{
+    const char *name = PQfname(result, column);
+    unsigned tag = 0;
+
+    if (name == NULL || sscanf(name, "seq_%8x", &tag) != 1)
+        return CAIRN_OK;
+    return seqidx_add_items(backend->api, row, (cairn_tag)tag,
+                            PQgetisnull(result, row_number, column)
+                                ? NULL
+                                : PQgetvalue(result, row_number, column));
+}
+
 cairn_status pgidx_deliver_row(const pgidx_backend *backend, const PGresult *result, int row,
                                cairn_index_level level, cairn_index_row_fn fn, void *arg,
                                int *stop)
@@ -192,7 +207,7 @@ cairn_status pgidx_deliver_row(const pgidx_backend *backend, const PGresult *res
         c += 5;
     }
 
-    /* Sequence columns of a query (seq_query.c) follow the row's own. */
+    /* Sequence columns of a query (query_seq_columns) follow the row's own. */
     for (; c < PQnfields(result) && status == CAIRN_OK; c++)
         status = pgidx_seq_add_column(backend, attributes, result, row, c);
     if (status != CAIRN_OK)

@@ -165,7 +165,7 @@ static const char schema_v3[] =
     ");\n";
 
 /*
- * Version 4: sequence items for sequence matching (seq_query.c). A
+ * Version 4: sequence items for sequence matching (query_seq.c). A
  * top-level item belongs to the row owner of its level (1 to 4) and keeps
  * its encoding for responses. A nested item has level 0 and its parent
  * item as owner. seq_value contains one row per value of an item

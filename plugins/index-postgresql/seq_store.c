@@ -4,7 +4,7 @@
  * seq_value, inside the store's transaction. As for the other attributes
  * of a patient, study or series, the level row keeps the first sequence
  * with items it receives, and later instances leave it unchanged. Values
- * are written as seq_query.c compares them: DA and TM as their keys, PN
+ * are written as query_seq.c compares them: DA and TM as their keys, PN
  * also case-folded.
  */
 #include <stdio.h>

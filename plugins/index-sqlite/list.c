@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlidx.h"
+#include "query_sql.h"
 
 typedef enum key_kind {
     KEY_TEXT,   /* a text column, matched exactly */
@@ -135,27 +135,6 @@ _Static_assert(KEY_COUNT_ALL <= 60, "filter key mask must fit in 60 bits");
 /* Columns of the instance file, selected after the keys at instance level. */
 static const char file_columns[] =
     ", i.path, i.size, i.transfer_syntax, i.received_at_us, i.calling_ae";
-
-/* Tables of each level and how a level joins the one above. */
-static const char *const level_table[] = {
-    [CAIRN_LEVEL_PATIENT] = "patient p",
-    [CAIRN_LEVEL_STUDY] = "study st",
-    [CAIRN_LEVEL_SERIES] = "series se",
-    [CAIRN_LEVEL_INSTANCE] = "instance i",
-};
-static const char *const level_link[] = {
-    [CAIRN_LEVEL_STUDY] = "st.patient = p.id",
-    [CAIRN_LEVEL_SERIES] = "se.study = st.id",
-    [CAIRN_LEVEL_INSTANCE] = "i.series = se.id",
-};
-static const char *const level_order[] = {
-    [CAIRN_LEVEL_PATIENT] = "p.patient_id, p.issuer",
-    [CAIRN_LEVEL_STUDY] = "p.patient_id, p.issuer, st.study_date, st.study_uid",
-    [CAIRN_LEVEL_SERIES] =
-        "p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number, se.series_uid",
-    [CAIRN_LEVEL_INSTANCE] = "p.patient_id, p.issuer, st.study_date, st.study_uid,"
-                             " se.series_number, se.series_uid, i.instance_number, i.sop_uid",
-};
 
 /* Filter values by key index; NULL where the filter sets no value. */
 typedef struct filter_values {
@@ -316,9 +295,9 @@ static void build_sql(sql_text *sql, cairn_index_level level, const filter_value
     append(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
         append(sql, " JOIN ");
-        append(sql, level_table[l]);
+        append(sql, query_level_table[l]);
         append(sql, " ON ");
-        append(sql, level_link[l]);
+        append(sql, query_level_link[l]);
     }
 
     append(sql, " WHERE 1");
@@ -328,22 +307,22 @@ static void build_sql(sql_text *sql, cairn_index_level level, const filter_value
     /* Keys of lower levels: one row below must match all of them. */
     if (values->deepest > level) {
         append(sql, " AND EXISTS (SELECT 1 FROM ");
-        append(sql, level_table[level + 1]);
+        append(sql, query_level_table[level + 1]);
         for (int l = (int)level + 2; l <= (int)values->deepest; l++) {
             append(sql, " JOIN ");
-            append(sql, level_table[l]);
+            append(sql, query_level_table[l]);
             append(sql, " ON ");
-            append(sql, level_link[l]);
+            append(sql, query_level_link[l]);
         }
         append(sql, " WHERE ");
-        append(sql, level_link[level + 1]);
+        append(sql, query_level_link[level + 1]);
         for (int l = (int)level + 1; l <= (int)values->deepest; l++)
             append_level_conditions(sql, values, (cairn_index_level)l);
         append(sql, ")");
     }
 
     append(sql, " ORDER BY ");
-    append(sql, level_order[level]);
+    append(sql, sqlidx_query_dialect.level_order[level]);
 }
 
 /* Binds the filter values in the order build_sql placed their parameters. */

@@ -2,14 +2,15 @@
 /*
  * Running a query (cairn_index_ops.query) on a reader connection. The rows
  * come from one SELECT that joins the levels down to the query level and
- * carries every matching condition (query_match.c). With max_matches set,
- * a count of at most max_matches + 1 rows runs first, with the same
- * conditions and in the same read transaction, so that the query fails
- * with CAIRN_ERR_LIMIT before any row reaches the callback.
+ * carries every matching condition (index-common/query_match.c). With
+ * max_matches set, a count of at most max_matches + 1 rows runs first,
+ * with the same conditions and in the same read transaction, so that the
+ * query fails with CAIRN_ERR_LIMIT before any row reaches the callback.
  *
- * Sequence keys (query_seq.c) add conditions to the same WHERE clause,
- * and each one of the query level or above adds a column of matching
- * items, whose parameters come before those of the conditions.
+ * Sequence keys (index-common/query_seq.c) add conditions to the same
+ * WHERE clause, and each one of the query level or above adds a column
+ * of matching items, whose parameters come before those of the
+ * conditions.
  *
  * The shape of the statements depends on which keys are set and on the
  * number of values in UID lists, so the connection keeps them by their
@@ -25,15 +26,33 @@
 /* Room for the SELECT list of the widest level (list.c). */
 #define ROW_COLUMNS_SIZE 4096
 
-/* Rows come in the order of list(). */
-static const char *const level_order[] = {
-    [CAIRN_LEVEL_PATIENT] = "p.patient_id, p.issuer",
-    [CAIRN_LEVEL_STUDY] = "p.patient_id, p.issuer, st.study_date, st.study_uid",
-    [CAIRN_LEVEL_SERIES] =
-        "p.patient_id, p.issuer, st.study_date, st.study_uid, se.series_number, se.series_uid",
-    [CAIRN_LEVEL_INSTANCE] = "p.patient_id, p.issuer, st.study_date, st.study_uid,"
-                             " se.series_number, se.series_uid, i.instance_number, i.sop_uid",
-};
+/* What query_seq_add_to_row needs, as its sqlidx_row_extra_fn argument. */
+typedef struct query_seq_row {
+    const cairn_host_api *api;
+    const query_seq_keys *keys;
+    cairn_index_level level;
+} query_seq_row;
+
+/*
+ * A sqlidx_row_extra_fn; arg is a query_seq_row. Decodes the sequence
+ * columns from index first on (query_seq_columns) into the row.
+ */
+static cairn_status query_seq_add_to_row(void *arg, cairn_dataset *row, sqlite3_stmt *stmt,
+                                         int first)
+{
+    const query_seq_row *context = arg;
+    const query_seq_keys *keys = context->keys;
+    cairn_status status = CAIRN_OK;
+    int column = first;
+
+    for (size_t k = 0; k < keys->count && status == CAIRN_OK; k++) {
+        if (keys->keys[k].level > context->level)
+            continue;
+        status = seqidx_add_items(context->api, row, keys->keys[k].tag,
+                                  (const char *)sqlite3_column_text(stmt, column++));
+    }
+    return status;
+}
 
 /* Binds the parameters of sql from index first + 1 on. */
 static int bind_params(sqlite3_stmt *stmt, const query_sql *sql, int first)
@@ -41,13 +60,13 @@ static int bind_params(sqlite3_stmt *stmt, const query_sql *sql, int first)
     int rc = SQLITE_OK;
 
     for (size_t i = 0; sql != NULL && i < sql->param_count && rc == SQLITE_OK; i++) {
-        const query_param *param = &sql->params[i];
         int index = first + (int)i + 1;
 
-        if (param->kind == QUERY_PARAM_TEXT)
-            rc = sqlite3_bind_text(stmt, index, param->text, -1, SQLITE_STATIC);
-        else if (param->kind == QUERY_PARAM_NUMBER)
-            rc = sqlite3_bind_int64(stmt, index, param->number);
+        /* query_sql_add_number wrote the number in decimal, so it reads back exactly. */
+        if (sql->kinds[i] == QUERY_PARAM_TEXT)
+            rc = sqlite3_bind_text(stmt, index, sql->values[i], -1, SQLITE_STATIC);
+        else if (sql->kinds[i] == QUERY_PARAM_NUMBER)
+            rc = sqlite3_bind_int64(stmt, index, strtoll(sql->values[i], NULL, 10));
         else
             rc = sqlite3_bind_null(stmt, index);
     }
@@ -151,8 +170,9 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
                                     const query_sql *match, cairn_index_row_fn fn, void *arg)
 {
     cairn_index_level level = query->level;
+    query_backend shared = {.self = backend->self, .api = backend->api};
     query_seq_row seq_row = {.api = backend->api, .keys = seq_keys, .level = level};
-    query_sql seq_columns = {.length = 0};
+    query_sql seq_columns = {.dialect = &sqlidx_query_dialect};
     char columns[ROW_COLUMNS_SIZE];
     char *text = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -163,13 +183,13 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
     if (!sqlidx_row_columns(level, true, columns, sizeof(columns)))
         return CAIRN_ERR_INTERNAL;
     query_sql_add(&seq_columns, "");
-    status = query_seq_columns(backend, &seq_columns, seq_keys, level, query->flags);
+    status = query_seq_columns(&shared, &seq_columns, seq_keys, level, query->flags);
     if (status == CAIRN_OK && seq_columns.out_of_memory)
         status = CAIRN_ERR_NO_MEMORY;
     if (status != CAIRN_OK)
         goto out;
     if (asprintf(&text, "SELECT %s%s%s ORDER BY %s", columns, seq_columns.text, match->text,
-                 level_order[level]) < 0) {
+                 sqlidx_query_dialect.level_order[level]) < 0) {
         text = NULL;
         status = CAIRN_ERR_NO_MEMORY;
         goto out;
@@ -200,7 +220,8 @@ out:
 cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
                           const cairn_index_query *query, cairn_index_row_fn fn, void *arg)
 {
-    query_sql match = {.length = 0};
+    query_backend shared = {.self = backend->self, .api = backend->api};
+    query_sql match = {.dialect = &sqlidx_query_dialect};
     query_seq_keys seq_keys = {.count = 0};
     int64_t limit = 0;
     int64_t count = 0;
@@ -211,9 +232,9 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
         query->level > CAIRN_LEVEL_INSTANCE)
         return CAIRN_ERR_INVALID_ARGUMENT;
 
-    status = query_seq_read(backend, query, &seq_keys);
+    status = query_seq_read(&shared, query, &seq_keys);
     if (status == CAIRN_OK)
-        status = query_sql_build_match(backend, query, &seq_keys, &match);
+        status = query_sql_build_match(&shared, query, &seq_keys, &match);
     if (status != CAIRN_OK)
         goto out;
 

@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The FROM and WHERE clauses of a query: PS3.4 C.2.2.2 attribute matching
- * on every attribute the index keeps, turned into SQL conditions, with the
- * same meaning as in the SQLite back end.
+ * on every attribute the index keeps, turned into SQL conditions. Both
+ * back ends build their queries here, each through its query_dialect
+ * (idxquery.h).
  *
  *   universal     an empty value or a lone "*": no condition.
  *   empty value   the value "" (two quotation marks): the attribute is empty.
  *   single value  equality. PN ignores case unless the query sets
  *                 CAIRN_QUERY_PN_CASE_SENSITIVE, by comparing case-folded
- *                 copies stored next to the value (idxtext.c).
+ *                 copies (idxtext.c).
  *                 DA and TM compare their normalised keys, so "2230"
  *                 equals "223000".
  *   list of UIDs  UI values separated by backslashes: any of them.
- *   wildcard      "*" and "?" on AE CS LO LT PN SH ST UC UR UT, as a LIKE
- *                 with "%", "_" and "\" escaped. LIKE is case-sensitive,
- *                 as C.2.2.2.4 requires; a PN LIKE runs on folded copies.
- *                 The columns have the "C" collation, so a pattern with
- *                 literal first characters seeks the btree index.
+ *   wildcard      "*" and "?" on AE CS LO LT PN SH ST UC UR UT: SQLite's
+ *                 GLOB with "[" escaped, or PostgreSQL's LIKE with "%",
+ *                 "_" and "\" escaped on columns of the "C" collation.
+ *                 Both are case-sensitive, as C.2.2.2.4 requires, and a
+ *                 PN pattern runs on case-folded copies.
  *   range         "a-b", "-b", "a-" on DA and TM; an empty value never
  *                 falls in a range. With combined date-time matching a
  *                 Study Date and Study Time range of the same form match
@@ -25,8 +26,9 @@
  * A PN value without "=" matches the whole name or any of its component
  * groups (alphabetic, ideographic, phonetic); with "=" only the whole name.
  * Modalities in Study and SOP Classes in Study match when any of their
- * values matches any value of the key. Counts, sequences and attributes
- * the index does not keep match universally.
+ * values matches any value of the key. Sequence keys match in
+ * query_seq.c. Counts and attributes the index does not keep match
+ * universally.
  *
  * Keys of the query level and the levels above are matched on the joined
  * rows. Keys of lower levels (relational queries) match when one row
@@ -38,8 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query_sql.h"
-#include "seq_query.h"
+#include "idxquery.h"
 
 /* At most this many values in one list of UIDs or of modalities. */
 #define MAX_LIST_VALUES 1000
@@ -47,7 +48,7 @@
 typedef enum match_kind {
     MATCH_TEXT,         /* case-sensitive text: single value or wildcard */
     MATCH_PATIENT_NAME, /* PN with case-folded, indexed columns */
-    MATCH_PERSON_NAME,  /* PN with one case-folded column */
+    MATCH_PERSON_NAME,  /* PN matched by the dialect's add_name_match alone */
     MATCH_DATE,
     MATCH_TIME,
     MATCH_UID,
@@ -93,134 +94,21 @@ static const match_key match_keys[] = {
 
 /* How the conditions of one query are written. */
 typedef struct match_options {
-    uint32_t flags; /* CAIRN_QUERY_* flags of the query */
+    uint32_t flags;      /* CAIRN_QUERY_* flags of the query */
+    bool dates_unindexed; /* Study Date as "+st.study_date", off its index (name_first) */
 } match_options;
 
-/* Tables of each level, how a level joins the one above, and when a row is visible. */
-static const char *const level_table[] = {
+const char *const query_level_table[CAIRN_LEVEL_INSTANCE + 1] = {
     [CAIRN_LEVEL_PATIENT] = "patient p",
     [CAIRN_LEVEL_STUDY] = "study st",
     [CAIRN_LEVEL_SERIES] = "series se",
     [CAIRN_LEVEL_INSTANCE] = "instance i",
 };
-static const char *const level_link[] = {
+const char *const query_level_link[CAIRN_LEVEL_INSTANCE + 1] = {
     [CAIRN_LEVEL_STUDY] = "st.patient = p.id",
     [CAIRN_LEVEL_SERIES] = "se.study = st.id",
     [CAIRN_LEVEL_INSTANCE] = "i.series = se.id",
 };
-static const char *const level_visible[] = {
-    [CAIRN_LEVEL_PATIENT] = "EXISTS (SELECT 1 FROM study x JOIN series y ON y.study = x.id"
-                            " JOIN instance z ON z.series = y.id"
-                            " WHERE x.patient = p.id AND NOT z.rejected)",
-    [CAIRN_LEVEL_STUDY] = "EXISTS (SELECT 1 FROM series y JOIN instance z ON z.series = y.id"
-                          " WHERE y.study = st.id AND NOT z.rejected)",
-    [CAIRN_LEVEL_SERIES] = "EXISTS (SELECT 1 FROM instance z WHERE z.series = se.id"
-                           " AND NOT z.rejected)",
-    [CAIRN_LEVEL_INSTANCE] = "NOT i.rejected",
-};
-
-/* A series x with an instance that is not rejected. */
-#define VISIBLE_SERIES_X \
-    "EXISTS (SELECT 1 FROM instance z WHERE z.series = x.id AND NOT z.rejected)"
-
-/* The stored Study Date and Study Time as one DT key; no time counts as midnight. */
-#define STUDY_DATETIME \
-    "(st.study_date || CASE WHEN st.time_key = '' THEN '000000.000000' ELSE st.time_key END)"
-
-/* ---- SQL text and parameters ---- */
-
-static bool reserve(query_sql *sql, size_t extra)
-{
-    size_t capacity = sql->capacity != 0 ? sql->capacity : 1024;
-    char *text;
-
-    if (sql->out_of_memory)
-        return false;
-    if (sql->length + extra < sql->capacity)
-        return true;
-
-    while (sql->length + extra >= capacity)
-        capacity *= 2;
-    text = realloc(sql->text, capacity);
-    if (text == NULL) {
-        sql->out_of_memory = true;
-        return false;
-    }
-    sql->text = text;
-    sql->capacity = capacity;
-    return true;
-}
-
-void query_sql_add(query_sql *sql, const char *fragment)
-{
-    size_t length = strlen(fragment);
-
-    if (!reserve(sql, length + 1))
-        return;
-    memcpy(sql->text + sql->length, fragment, length + 1);
-    sql->length += length;
-}
-
-/*
- * Appends the placeholder $n of a new parameter whose text is value (a
- * copy is kept; NULL is SQL NULL).
- */
-static void add_param(query_sql *sql, const char *value)
-{
-    char placeholder[16];
-    char *copy = NULL;
-
-    if (sql->out_of_memory)
-        return;
-    if (sql->param_count == sql->param_capacity) {
-        size_t capacity = sql->param_capacity != 0 ? sql->param_capacity * 2 : 16;
-        char **values = realloc(sql->values, capacity * sizeof(*values));
-
-        if (values == NULL) {
-            sql->out_of_memory = true;
-            return;
-        }
-        sql->values = values;
-        sql->param_capacity = capacity;
-    }
-    if (value != NULL) {
-        copy = strdup(value);
-        if (copy == NULL) {
-            sql->out_of_memory = true;
-            return;
-        }
-    }
-    sql->values[sql->param_count++] = copy;
-    snprintf(placeholder, sizeof(placeholder), "$%zu", sql->param_count);
-    query_sql_add(sql, placeholder);
-}
-
-void query_sql_add_text(query_sql *sql, const char *value)
-{
-    add_param(sql, value);
-}
-
-void query_sql_add_number(query_sql *sql, int64_t value)
-{
-    char text[24];
-
-    snprintf(text, sizeof(text), "%lld", (long long)value);
-    add_param(sql, text);
-}
-
-void query_sql_add_null(query_sql *sql)
-{
-    add_param(sql, NULL);
-}
-
-void query_sql_free(query_sql *sql)
-{
-    for (size_t i = 0; i < sql->param_count; i++)
-        free(sql->values[i]);
-    free(sql->values);
-    free(sql->text);
-    memset(sql, 0, sizeof(*sql));
-}
 
 /* ---- key values ---- */
 
@@ -233,33 +121,6 @@ typedef struct key_value {
 static bool has_wildcard(const char *value)
 {
     return strpbrk(value, "*?") != NULL;
-}
-
-char *query_like_pattern(const char *value)
-{
-    size_t extra = 0;
-    char *pattern;
-    char *out;
-
-    for (const char *c = value; *c != '\0'; c++)
-        extra += (*c == '%' || *c == '_' || *c == '\\') ? 1 : 0;
-    pattern = malloc(strlen(value) + extra + 1);
-    if (pattern == NULL)
-        return NULL;
-
-    out = pattern;
-    for (const char *c = value; *c != '\0'; c++) {
-        if (*c == '%' || *c == '_' || *c == '\\')
-            *out++ = '\\';
-        if (*c == '*')
-            *out++ = '%';
-        else if (*c == '?')
-            *out++ = '_';
-        else
-            *out++ = *c;
-    }
-    *out = '\0';
-    return pattern;
 }
 
 /* Removes leading and trailing spaces in place. */
@@ -278,8 +139,8 @@ static void trim(char *text)
  * Reads the value of key from the query keys into *text (malloc'd), or
  * NULL when it is absent, empty or a lone "*".
  */
-static cairn_status read_key(const pgidx_backend *backend, const cairn_dataset *keys,
-                             const match_key *key, char **text)
+static cairn_status read_key(const query_backend *backend, const query_dialect *dialect,
+                             const cairn_dataset *keys, const match_key *key, char **text)
 {
     const cairn_element *element = backend->api->dataset_find(keys, key->tag);
     char *value = NULL;
@@ -293,9 +154,9 @@ static cairn_status read_key(const pgidx_backend *backend, const cairn_dataset *
     if (status == CAIRN_ERR_NOT_FOUND || (status == CAIRN_OK && value == NULL))
         return CAIRN_OK;
     if (status != CAIRN_OK) {
-        pgidx_log(backend, CAIRN_LOG_WARN, "query key (%04X,%04X) cannot be read: %s",
-                   CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag),
-                   cairn_strerror(status));
+        query_log(backend, CAIRN_LOG_WARN, "query key (%04X,%04X) cannot be read: %s",
+                  CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag),
+                  cairn_strerror(status));
         return status;
     }
 
@@ -304,7 +165,8 @@ static cairn_status read_key(const pgidx_backend *backend, const cairn_dataset *
     if (*text == NULL)
         return CAIRN_ERR_NO_MEMORY;
     trim(*text);
-    pgidx_utf8_clean(*text);
+    if (dialect->clean_text != NULL)
+        dialect->clean_text(*text);
     if ((*text)[0] == '\0' || strcmp(*text, "*") == 0) {
         free(*text);
         *text = NULL;
@@ -312,98 +174,75 @@ static cairn_status read_key(const pgidx_backend *backend, const cairn_dataset *
     return CAIRN_OK;
 }
 
-static cairn_status invalid_value(const pgidx_backend *backend, const match_key *key,
+static cairn_status invalid_value(const query_backend *backend, const match_key *key,
                                   const char *value, const char *expected)
 {
-    pgidx_log(backend, CAIRN_LOG_WARN, "query key (%04X,%04X) has the invalid value \"%.64s\";"
-               " expected %s",
-               CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag), value, expected);
+    query_log(backend, CAIRN_LOG_WARN, "query key (%04X,%04X) has the invalid value \"%.64s\";"
+              " expected %s",
+              CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag), value, expected);
     return CAIRN_ERR_INVALID_ARGUMENT;
 }
 
 /* ---- conditions ---- */
 
-/* Appends "AND column = $n" or "AND column LIKE $n" for a text value. */
+/* Appends " AND column = ?" or " AND column GLOB ?" (LIKE in PostgreSQL) for a text value. */
 static cairn_status add_text_condition(query_sql *sql, const char *column, const char *value)
 {
-    char *pattern;
-
     query_sql_add(sql, " AND ");
-    query_sql_add(sql, column);
-    if (!has_wildcard(value)) {
-        query_sql_add(sql, " = ");
-        query_sql_add_text(sql, value);
-        return CAIRN_OK;
-    }
-
-    pattern = query_like_pattern(value);
-    if (pattern == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-    query_sql_add(sql, " LIKE ");
-    query_sql_add_text(sql, pattern);
-    free(pattern);
-    return CAIRN_OK;
+    return query_sql_add_match(sql, column, value);
 }
 
-/*
- * Appends " AND (...)": the person name in column matches value (a LIKE
- * pattern when wildcard, else a plain value) as a whole or, unless
- * whole_only, in one of its non-empty component groups.
- */
-static void add_name_groups(query_sql *sql, const char *column, const char *value,
-                            bool wildcard, bool whole_only)
+/* Appends "column >= ? AND column < ? AND " for the names from low up to high; either may be NULL. */
+static void add_prefix_range(query_sql *sql, const char *column, const char *low,
+                             const char *high)
 {
-    const char *op = wildcard ? " LIKE " : " = ";
-
-    query_sql_add(sql, " AND (");
-    query_sql_add(sql, column);
-    query_sql_add(sql, op);
-    query_sql_add_text(sql, value);
-    if (!whole_only) {
-        query_sql_add(sql, " OR (strpos(");
+    if (low != NULL) {
         query_sql_add(sql, column);
-        query_sql_add(sql, ", '=') > 0 AND (");
-        for (int g = 1; g <= 3; g++) {
-            char group[96];
-
-            snprintf(group, sizeof(group), "split_part(%s, '=', %d)", column, g);
-            if (g > 1)
-                query_sql_add(sql, " OR ");
-            query_sql_add(sql, "(");
-            query_sql_add(sql, group);
-            query_sql_add(sql, " <> '' AND ");
-            query_sql_add(sql, group);
-            query_sql_add(sql, op);
-            query_sql_add_text(sql, value);
-            query_sql_add(sql, ")");
-        }
-        query_sql_add(sql, "))");
+        query_sql_add(sql, " >= ");
+        query_sql_add_text(sql, low);
+        query_sql_add(sql, " AND ");
     }
-    query_sql_add(sql, ")");
+    if (high != NULL) {
+        query_sql_add(sql, column);
+        query_sql_add(sql, " < ");
+        query_sql_add_text(sql, high);
+        query_sql_add(sql, " AND ");
+    }
 }
 
 /*
  * Appends the condition of Patient's Name, on the case-folded indexed
- * columns: the whole name and each component group have their own
- * column and btree index, so a prefix seeks each of them.
+ * columns. Where the dialect sets prefix_range, a wildcard with literal
+ * first characters also bounds each column to the names that start with
+ * them, a range its index can seek.
  */
 static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t flags)
 {
     static const char *const folded_columns[] = {
         "p.name_folded", "p.name_alphabetic", "p.name_ideographic", "p.name_phonetic",
     };
+    const query_dialect *dialect = sql->dialect;
     bool whole_only = strchr(value, '=') != NULL;
     bool wildcard = has_wildcard(value);
     char *folded = idxtext_fold(value);
     char *pattern = NULL;
+    char *low = NULL;
+    char *high = NULL;
     cairn_status status = CAIRN_OK;
 
     if (folded == NULL)
         return CAIRN_ERR_NO_MEMORY;
-    pattern = wildcard ? query_like_pattern(folded) : pgidx_strdup(folded);
-    if (pattern == NULL) {
-        status = CAIRN_ERR_NO_MEMORY;
-        goto out;
+    if (wildcard) {
+        pattern = query_wildcard_pattern(dialect, folded);
+        if (pattern == NULL) {
+            status = CAIRN_ERR_NO_MEMORY;
+            goto out;
+        }
+    }
+    if (wildcard && dialect->prefix_range != NULL) {
+        status = dialect->prefix_range(folded, &low, &high);
+        if (status != CAIRN_OK)
+            goto out;
     }
 
     /*
@@ -417,50 +256,32 @@ static cairn_status add_patient_name(query_sql *sql, const char *value, uint32_t
             query_sql_add(sql, folded_columns[c]);
             query_sql_add(sql, " <> '' AND ");
         }
+        add_prefix_range(sql, folded_columns[c], low, high);
         query_sql_add(sql, folded_columns[c]);
-        query_sql_add(sql, wildcard ? " LIKE " : " = ");
-        query_sql_add_text(sql, pattern);
+        query_sql_add(sql, wildcard ? query_wildcard_operator(dialect) : " = ");
+        query_sql_add_text(sql, wildcard ? pattern : folded);
     }
     query_sql_add(sql, ")");
 
     /* The folded match selects candidates; case then has to match too. */
-    if (flags & CAIRN_QUERY_PN_CASE_SENSITIVE) {
-        free(pattern);
-        pattern = wildcard ? query_like_pattern(value) : pgidx_strdup(value);
-        if (pattern == NULL) {
-            status = CAIRN_ERR_NO_MEMORY;
-            goto out;
-        }
-        add_name_groups(sql, "p.name", pattern, wildcard, whole_only);
-    }
+    if (flags & CAIRN_QUERY_PN_CASE_SENSITIVE)
+        status = dialect->add_name_match(sql, "p.name", value, true, whole_only);
 
 out:
+    free(high);
+    free(low);
     free(pattern);
     free(folded);
     return status;
 }
 
-/* Appends the condition of Referring Physician's Name, on its folded copy unless case matters. */
+/* Appends the condition of a PN attribute without folded, indexed columns. */
 static cairn_status add_person_name(query_sql *sql, const char *column, const char *value,
                                     uint32_t flags)
 {
-    bool case_sensitive = (flags & CAIRN_QUERY_PN_CASE_SENSITIVE) != 0;
-    bool wildcard = has_wildcard(value);
-    char *folded = case_sensitive ? pgidx_strdup(value) : idxtext_fold(value);
-    char *pattern = NULL;
-    char stored[64];
-
-    if (folded == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-    pattern = wildcard ? query_like_pattern(folded) : pgidx_strdup(folded);
-    free(folded);
-    if (pattern == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-
-    snprintf(stored, sizeof(stored), "%s%s", column, case_sensitive ? "" : "_folded");
-    add_name_groups(sql, stored, pattern, wildcard, strchr(value, '=') != NULL);
-    free(pattern);
-    return CAIRN_OK;
+    return sql->dialect->add_name_match(sql, column, value,
+                                        (flags & CAIRN_QUERY_PN_CASE_SENSITIVE) != 0,
+                                        strchr(value, '=') != NULL);
 }
 
 /* The two bounds of a range value; either may be empty. */
@@ -494,7 +315,7 @@ typedef struct range_keys {
 } range_keys;
 
 /* Parses a DA or TM value, as a range or a single value, into its keys. */
-static cairn_status parse_range(const pgidx_backend *backend, const match_key *key, char *value,
+static cairn_status parse_range(const query_backend *backend, const match_key *key, char *value,
                                 range_keys *keys)
 {
     const char *shown = key->kind == MATCH_DATE ? "a date YYYYMMDD or a range of dates"
@@ -541,8 +362,8 @@ static void add_bounds(query_sql *sql, const char *expression, const char *low,
 }
 
 /* Appends the condition of a DA or TM key: a single value or a range. */
-static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sql,
-                                     const match_key *key, char *value)
+static cairn_status add_date_or_time(const query_backend *backend, query_sql *sql,
+                                     const match_key *key, char *value, bool unindexed)
 {
     const char *column = key->kind == MATCH_TIME ? "st.time_key" : key->column;
     range_keys keys;
@@ -550,6 +371,8 @@ static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sq
 
     if (status != CAIRN_OK)
         return status;
+    if (unindexed && key->tag == CAIRN_TAG_STUDY_DATE)
+        column = "+st.study_date";
 
     query_sql_add(sql, " AND ");
     query_sql_add(sql, column);
@@ -568,11 +391,11 @@ static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sq
  * when both are ranges of the same form, and sets *done. Otherwise the
  * two keys match apart and *done stays false.
  */
-static cairn_status add_study_datetime(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_study_datetime(const query_backend *backend, query_sql *sql,
                                        const key_value *date, const key_value *time,
-                                       bool *done)
+                                       bool unindexed, bool *done)
 {
-    const char *column = "st.study_date";
+    const char *column = unindexed ? "+st.study_date" : "st.study_date";
     char date_text[80];
     char time_text[80];
     range_keys dates;
@@ -608,7 +431,7 @@ static cairn_status add_study_datetime(const pgidx_backend *backend, query_sql *
     query_sql_add(sql, column);
     query_sql_add(sql, " <> ''");
     add_bounds(sql, column, dates.low, dates.high);
-    add_bounds(sql, STUDY_DATETIME, low, high);
+    add_bounds(sql, sql->dialect->study_datetime, low, high);
     *done = true;
     return CAIRN_OK;
 }
@@ -643,9 +466,13 @@ static void add_in_list(query_sql *sql, char **values, size_t count)
     query_sql_add(sql, count == 0 ? "NULL)" : ")");
 }
 
-/* Appends the condition of a UI key, a single UID or a list of UIDs. */
-static cairn_status add_uid(const pgidx_backend *backend, query_sql *sql, const match_key *key,
-                            char *value)
+/*
+ * Appends head, then " IN (...)" with the UIDs of value, a single UID or a
+ * list of UIDs, then tail.
+ */
+static cairn_status add_uid_list(const query_backend *backend, query_sql *sql,
+                                 const match_key *key, char *value, const char *head,
+                                 const char *tail)
 {
     char **values = malloc(MAX_LIST_VALUES * sizeof(*values));
     size_t count;
@@ -658,11 +485,21 @@ static cairn_status add_uid(const pgidx_backend *backend, query_sql *sql, const 
         return invalid_value(backend, key, "(list)", "at most 1000 UIDs");
     }
 
-    query_sql_add(sql, " AND ");
-    query_sql_add(sql, key->column);
+    query_sql_add(sql, head);
     add_in_list(sql, values, count);
+    query_sql_add(sql, tail);
     free(values);
     return CAIRN_OK;
+}
+
+/* Appends the condition of a UI key, a single UID or a list of UIDs. */
+static cairn_status add_uid(const query_backend *backend, query_sql *sql, const match_key *key,
+                            char *value)
+{
+    char head[64];
+
+    snprintf(head, sizeof(head), " AND %s", key->column);
+    return add_uid_list(backend, sql, key, value, head, "");
 }
 
 /* Appends the condition of an IS key; text that is not a number matches nothing. */
@@ -683,7 +520,7 @@ static void add_number(query_sql *sql, const match_key *key, const char *value)
 }
 
 /* Appends the condition of Modalities in Study: a visible series of a listed modality. */
-static cairn_status add_modalities(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_modalities(const query_backend *backend, query_sql *sql,
                                    const match_key *key, char *value)
 {
     char **values = malloc(MAX_LIST_VALUES * sizeof(*values));
@@ -698,10 +535,13 @@ static cairn_status add_modalities(const pgidx_backend *backend, query_sql *sql,
         goto out;
     }
 
-    query_sql_add(sql, " AND EXISTS (SELECT 1 FROM series x WHERE x.study = st.id"
-                       " AND " VISIBLE_SERIES_X " AND (false");
+    query_sql_add(sql, " AND EXISTS (SELECT 1 FROM series x WHERE x.study = st.id AND ");
+    query_sql_add(sql, sql->dialect->visible_series_x);
+    query_sql_add(sql, " AND (");
+    query_sql_add(sql, sql->dialect->sql_false);
     for (size_t v = 0; v < count && status == CAIRN_OK; v++) {
-        query_sql_add(sql, " OR (true");
+        query_sql_add(sql, " OR (");
+        query_sql_add(sql, sql->dialect->sql_true);
         status = add_text_condition(sql, "x.modality", values[v]);
         query_sql_add(sql, ")");
     }
@@ -713,26 +553,10 @@ out:
 }
 
 /* Appends the condition of SOP Classes in Study: any listed class in the study. */
-static cairn_status add_sop_classes(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_sop_classes(const query_backend *backend, query_sql *sql,
                                     const match_key *key, char *value)
 {
-    char **values = malloc(MAX_LIST_VALUES * sizeof(*values));
-    size_t count;
-
-    if (values == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-    count = split_list(value, values);
-    if (count > MAX_LIST_VALUES) {
-        free(values);
-        return invalid_value(backend, key, "(list)", "at most 1000 UIDs");
-    }
-
-    query_sql_add(sql, " AND EXISTS (SELECT 1 FROM series x JOIN instance c ON c.series = x.id"
-                       " WHERE x.study = st.id AND NOT c.rejected AND c.sop_class_uid");
-    add_in_list(sql, values, count);
-    query_sql_add(sql, ")");
-    free(values);
-    return CAIRN_OK;
+    return add_uid_list(backend, sql, key, value, sql->dialect->study_has_sop_class, ")");
 }
 
 /* Appends the condition that the attribute of key is empty (the value ""). */
@@ -745,13 +569,10 @@ static void add_empty(query_sql *sql, const match_key *key)
         query_sql_add(sql, " IS NULL");
         break;
     case MATCH_MODALITIES:
-        query_sql_add(sql, " AND NOT EXISTS (SELECT 1 FROM series x WHERE x.study = st.id"
-                           " AND x.modality <> '' AND " VISIBLE_SERIES_X ")");
+        query_sql_add(sql, sql->dialect->study_without_modality);
         break;
     case MATCH_SOP_CLASSES:
-        query_sql_add(sql, " AND NOT EXISTS (SELECT 1 FROM series x JOIN instance c"
-                           " ON c.series = x.id WHERE x.study = st.id AND NOT c.rejected"
-                           " AND c.sop_class_uid <> '')");
+        query_sql_add(sql, sql->dialect->study_without_sop_class);
         break;
     default:
         query_sql_add(sql, " AND ");
@@ -762,7 +583,7 @@ static void add_empty(query_sql *sql, const match_key *key)
 }
 
 /* Appends the condition of one key with a value. value may be changed in place. */
-static cairn_status add_condition(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_condition(const query_backend *backend, query_sql *sql,
                                   const match_key *key, char *value,
                                   const match_options *options)
 {
@@ -780,7 +601,7 @@ static cairn_status add_condition(const pgidx_backend *backend, query_sql *sql,
         return add_person_name(sql, key->column, value, options->flags);
     case MATCH_DATE:
     case MATCH_TIME:
-        return add_date_or_time(backend, sql, key, value);
+        return add_date_or_time(backend, sql, key, value, options->dates_unindexed);
     case MATCH_UID:
         return add_uid(backend, sql, key, value);
     case MATCH_NUMBER:
@@ -795,13 +616,13 @@ static cairn_status add_condition(const pgidx_backend *backend, query_sql *sql,
 }
 
 /* Appends the conditions of the keys of one level; combined marks keys already matched. */
-static cairn_status add_level_conditions(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_level_conditions(const query_backend *backend, query_sql *sql,
                                          key_value *values, const bool *combined,
-                                         const pgidx_seq_keys *seq_keys,
+                                         const query_seq_keys *seq_keys,
                                          cairn_index_level level,
                                          const match_options *options)
 {
-    cairn_status status = pgidx_seq_conditions(backend, sql, seq_keys, level, options->flags);
+    cairn_status status = query_seq_conditions(backend, sql, seq_keys, level, options->flags);
 
     for (size_t k = 0; k < MATCH_KEY_COUNT && status == CAIRN_OK; k++) {
         if (values[k].text == NULL || match_keys[k].level != level || combined[k])
@@ -821,8 +642,8 @@ static size_t key_index(cairn_tag tag)
     return k;
 }
 
-cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_index_query *query,
-                                   const pgidx_seq_keys *seq_keys, query_sql *sql)
+cairn_status query_sql_build_match(const query_backend *backend, const cairn_index_query *query,
+                                   const query_seq_keys *seq_keys, query_sql *sql)
 {
     key_value values[MATCH_KEY_COUNT];
     bool combined[MATCH_KEY_COUNT] = {false};
@@ -830,6 +651,7 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
     cairn_index_level deepest = level;
     size_t date = key_index(CAIRN_TAG_STUDY_DATE);
     size_t time = key_index(CAIRN_TAG_STUDY_TIME);
+    size_t name = key_index(CAIRN_TAG_PATIENT_NAME);
     match_options options = {.flags = query->flags};
     cairn_status status = CAIRN_OK;
     bool done = false;
@@ -837,29 +659,33 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
     memset(values, 0, sizeof(values));
     for (size_t k = 0; k < MATCH_KEY_COUNT && status == CAIRN_OK; k++) {
         values[k].key = &match_keys[k];
-        status = read_key(backend, query->keys, &match_keys[k], &values[k].text);
+        status = read_key(backend, sql->dialect, query->keys, &match_keys[k], &values[k].text);
         if (values[k].text != NULL && match_keys[k].level > deepest)
             deepest = match_keys[k].level;
     }
     if (status != CAIRN_OK)
         goto out;
-    if (pgidx_seq_deepest(seq_keys) > deepest)
-        deepest = pgidx_seq_deepest(seq_keys);
+    if (query_seq_deepest(seq_keys) > deepest)
+        deepest = query_seq_deepest(seq_keys);
+
+    /* Both keys are in the join only from study level down. */
+    options.dates_unindexed = level >= CAIRN_LEVEL_STUDY && sql->dialect->name_first != NULL &&
+                              sql->dialect->name_first(values[name].text, values[date].text);
 
     query_sql_add(sql, " FROM patient p");
     for (int l = CAIRN_LEVEL_STUDY; l <= (int)level; l++) {
         query_sql_add(sql, " JOIN ");
-        query_sql_add(sql, level_table[l]);
+        query_sql_add(sql, query_level_table[l]);
         query_sql_add(sql, " ON ");
-        query_sql_add(sql, level_link[l]);
+        query_sql_add(sql, query_level_link[l]);
     }
     query_sql_add(sql, " WHERE ");
-    query_sql_add(sql, level_visible[level]);
+    query_sql_add(sql, sql->dialect->level_visible[level]);
 
     /* Study Date and Study Time live at study level, in the join or below it. */
     if (query->flags & CAIRN_QUERY_COMBINED_DATETIME && level >= CAIRN_LEVEL_STUDY) {
         status = add_study_datetime(backend, sql, &values[date], &values[time],
-                                    &done);
+                                    options.dates_unindexed, &done);
         combined[date] = combined[time] = done;
     }
     for (int l = CAIRN_LEVEL_PATIENT; l <= (int)level && status == CAIRN_OK; l++)
@@ -870,20 +696,20 @@ cairn_status query_sql_build_match(const pgidx_backend *backend, const cairn_ind
 
     /* Keys of lower levels: one visible row below must match all of them. */
     query_sql_add(sql, " AND EXISTS (SELECT 1 FROM ");
-    query_sql_add(sql, level_table[level + 1]);
+    query_sql_add(sql, query_level_table[level + 1]);
     for (int l = (int)level + 2; l <= (int)deepest; l++) {
         query_sql_add(sql, " JOIN ");
-        query_sql_add(sql, level_table[l]);
+        query_sql_add(sql, query_level_table[l]);
         query_sql_add(sql, " ON ");
-        query_sql_add(sql, level_link[l]);
+        query_sql_add(sql, query_level_link[l]);
     }
     query_sql_add(sql, " WHERE ");
-    query_sql_add(sql, level_link[level + 1]);
+    query_sql_add(sql, query_level_link[level + 1]);
     query_sql_add(sql, " AND ");
-    query_sql_add(sql, level_visible[deepest]);
+    query_sql_add(sql, sql->dialect->level_visible[deepest]);
     if (query->flags & CAIRN_QUERY_COMBINED_DATETIME && level < CAIRN_LEVEL_STUDY) {
         status = add_study_datetime(backend, sql, &values[date], &values[time],
-                                    &done);
+                                    options.dates_unindexed, &done);
         combined[date] = combined[time] = done;
     }
     for (int l = (int)level + 1; l <= (int)deepest && status == CAIRN_OK; l++)

@@ -6,9 +6,9 @@
  * them:
  *
  *   EXISTS (SELECT 1 FROM seq_item s1 WHERE s1.level = L
- *           AND s1.owner = <row>.id AND s1.tag = $n
+ *           AND s1.owner = <row>.id AND s1.tag = ?
  *           AND EXISTS (SELECT 1 FROM seq_value v WHERE v.item = s1.id
- *                       AND v.tag = $n AND <value condition>)
+ *                       AND v.tag = ? AND <value condition>)
  *           AND ...)
  *
  * one EXISTS per item key, each a seek on seq_value's primary key, so the
@@ -20,11 +20,12 @@
  * sequence key without matching keys matches every row.
  *
  * Every sequence key of the query level or above also adds a column to
- * the SELECT list, named seq_GGGGEEEE after the sequence tag: the stored
- * items that match, as "position:HEX" text, which rows.c hands to
- * pgidx_seq_add_column. So the row carries only the matching items, or
- * every item for a universal key. This file mirrors the SQLite back
- * end's query_seq.c, with LIKE in place of GLOB.
+ * the SELECT list: the stored items that match, as "position:HEX" text,
+ * which the back end decodes into the row (seqidx_add_items). So the row
+ * carries only the matching items, or every item for a universal key.
+ * Both back ends build their queries here, each through its
+ * query_dialect (idxquery.h), so "?" stands for "$n" and GLOB for LIKE
+ * in PostgreSQL.
  *
  * Item values match as top-level values do: single value, list of UIDs,
  * wildcard on text VRs, DA and TM ranges on their normalised keys, PN
@@ -36,8 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query_sql.h"
-#include "seq_query.h"
+#include "idxquery.h"
 
 /* At most this many UIDs in one list. */
 #define MAX_LIST_VALUES 1000
@@ -50,46 +50,21 @@ static const char *const level_alias[] = {
     [CAIRN_LEVEL_INSTANCE] = "i",
 };
 
-cairn_status pgidx_seq_read(const pgidx_backend *backend, const cairn_index_query *query,
-                            pgidx_seq_keys *keys)
+cairn_status query_seq_read(const query_backend *backend, const cairn_index_query *query,
+                            query_seq_keys *keys)
 {
     memset(keys, 0, sizeof(*keys));
     return seqidx_read_keys(backend->api, query->keys, &keys->keys, &keys->count);
 }
 
-void pgidx_seq_free(pgidx_seq_keys *keys)
+void query_seq_free(query_seq_keys *keys)
 {
     seqidx_keys_free(keys->keys, keys->count);
     memset(keys, 0, sizeof(*keys));
 }
 
-static bool has_wildcard(const char *value)
-{
-    return strpbrk(value, "*?") != NULL;
-}
-
-/* Appends "column = $n" or "column LIKE $n" for value. */
-static cairn_status add_text(query_sql *sql, const char *column, const char *value)
-{
-    char *pattern;
-
-    query_sql_add(sql, column);
-    if (!has_wildcard(value)) {
-        query_sql_add(sql, " = ");
-        query_sql_add_text(sql, value);
-        return CAIRN_OK;
-    }
-    pattern = query_like_pattern(value);
-    if (pattern == NULL)
-        return CAIRN_ERR_NO_MEMORY;
-    query_sql_add(sql, " LIKE ");
-    query_sql_add_text(sql, pattern);
-    free(pattern);
-    return CAIRN_OK;
-}
-
 /* Appends "v.value IN (...)" for a list of UIDs separated by backslashes. */
-static cairn_status add_uid_list(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_uid_list(const query_backend *backend, query_sql *sql,
                                  const char *value)
 {
     char *copy = strdup(value);
@@ -107,8 +82,8 @@ static cairn_status add_uid_list(const pgidx_backend *backend, query_sql *sql,
             continue;
         if (count == MAX_LIST_VALUES) {
             free(copy);
-            pgidx_log(backend, CAIRN_LOG_WARN, "a sequence item key lists more than %d UIDs",
-                       MAX_LIST_VALUES);
+            query_log(backend, CAIRN_LOG_WARN, "a sequence item key lists more than %d UIDs",
+                      MAX_LIST_VALUES);
             return CAIRN_ERR_INVALID_ARGUMENT;
         }
         query_sql_add(sql, count > 0 ? ", " : "");
@@ -129,7 +104,7 @@ static bool bound_key(cairn_vr vr, const char *text, bool upper, char key[IDXTEX
 }
 
 /* Appends the condition of a DA or TM item key: a single value or a range. */
-static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_date_or_time(const query_backend *backend, query_sql *sql,
                                      const seqidx_item_key *key)
 {
     char low_text[40] = "";
@@ -173,16 +148,16 @@ static cairn_status add_date_or_time(const pgidx_backend *backend, query_sql *sq
         }
     }
     if (!ok) {
-        pgidx_log(backend, CAIRN_LOG_WARN,
-                   "sequence item key (%04X,%04X) has the invalid value \"%.64s\"",
-                   CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag), key->value);
+        query_log(backend, CAIRN_LOG_WARN,
+                  "sequence item key (%04X,%04X) has the invalid value \"%.64s\"",
+                  CAIRN_TAG_GROUP(key->tag), CAIRN_TAG_ELEMENT(key->tag), key->value);
         return CAIRN_ERR_INVALID_ARGUMENT;
     }
     return CAIRN_OK;
 }
 
 /* Appends the condition on v.value (or v.folded) of one item key with a value. */
-static cairn_status add_value_condition(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_value_condition(const query_backend *backend, query_sql *sql,
                                         const seqidx_item_key *key, uint32_t flags)
 {
     char *folded;
@@ -196,15 +171,15 @@ static cairn_status add_value_condition(const pgidx_backend *backend, query_sql 
         return add_date_or_time(backend, sql, key);
     case CAIRN_VR_PN:
         if (flags & CAIRN_QUERY_PN_CASE_SENSITIVE)
-            return add_text(sql, "v.value", key->value);
+            return query_sql_add_match(sql, "v.value", key->value);
         folded = idxtext_fold(key->value);
         if (folded == NULL)
             return CAIRN_ERR_NO_MEMORY;
-        status = add_text(sql, "v.folded", folded);
+        status = query_sql_add_match(sql, "v.folded", folded);
         free(folded);
         return status;
     default:
-        return add_text(sql, "v.value", key->value);
+        return query_sql_add_match(sql, "v.value", key->value);
     }
 }
 
@@ -212,7 +187,7 @@ static cairn_status add_value_condition(const pgidx_backend *backend, query_sql 
  * Appends the conditions of the item keys of key on the item alias
  * s<depth>: one EXISTS (or NOT EXISTS) per key.
  */
-static cairn_status add_item_conditions(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_item_conditions(const query_backend *backend, query_sql *sql,
                                         const seqidx_key *key, int depth, uint32_t flags)
 {
     char item[16];
@@ -252,7 +227,7 @@ static cairn_status add_item_conditions(const pgidx_backend *backend, query_sql 
 }
 
 /* Appends "FROM seq_item s1 WHERE" and the conditions of the top-level key. */
-static cairn_status add_items_of(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_items_of(const query_backend *backend, query_sql *sql,
                                  const seqidx_key *key, uint32_t flags)
 {
     char fragment[120];
@@ -290,7 +265,7 @@ static const seqidx_item_key *driving_key(const seqidx_key *key, uint32_t flags)
  * that starts from the values of that key, so the database finds the few
  * matching items first rather than testing every row of the level.
  */
-static cairn_status add_key_condition(const pgidx_backend *backend, query_sql *sql,
+static cairn_status add_key_condition(const query_backend *backend, query_sql *sql,
                                       const seqidx_key *key, uint32_t flags)
 {
     const seqidx_item_key *driver = driving_key(key, flags);
@@ -322,8 +297,8 @@ static cairn_status add_key_condition(const pgidx_backend *backend, query_sql *s
     return status;
 }
 
-cairn_status pgidx_seq_conditions(const pgidx_backend *backend, query_sql *sql,
-                                  const pgidx_seq_keys *keys, cairn_index_level level,
+cairn_status query_seq_conditions(const query_backend *backend, query_sql *sql,
+                                  const query_seq_keys *keys, cairn_index_level level,
                                   uint32_t flags)
 {
     cairn_status status = CAIRN_OK;
@@ -335,7 +310,7 @@ cairn_status pgidx_seq_conditions(const pgidx_backend *backend, query_sql *sql,
     return status;
 }
 
-cairn_index_level pgidx_seq_deepest(const pgidx_seq_keys *keys)
+cairn_index_level query_seq_deepest(const query_seq_keys *keys)
 {
     cairn_index_level deepest = (cairn_index_level)0;
 
@@ -346,35 +321,24 @@ cairn_index_level pgidx_seq_deepest(const pgidx_seq_keys *keys)
     return deepest;
 }
 
-cairn_status pgidx_seq_columns(const pgidx_backend *backend, query_sql *sql,
-                               const pgidx_seq_keys *keys, cairn_index_level level,
+cairn_status query_seq_columns(const query_backend *backend, query_sql *sql,
+                               const query_seq_keys *keys, cairn_index_level level,
                                uint32_t flags)
 {
-    char name[32];
     cairn_status status = CAIRN_OK;
+    char name[32];
 
     for (size_t k = 0; k < keys->count && status == CAIRN_OK; k++) {
         if (keys->keys[k].level > level)
             continue;
-        query_sql_add(sql, ", (SELECT string_agg(s1.position || ':' || encode(s1.data, 'hex'),"
-                           " ',' ORDER BY s1.position)");
+        query_sql_add(sql, ", (SELECT ");
+        query_sql_add(sql, sql->dialect->seq_items_column);
         status = add_items_of(backend, sql, &keys->keys[k], flags);
-        snprintf(name, sizeof(name), ") AS seq_%08x", (unsigned)keys->keys[k].tag);
-        query_sql_add(sql, name);
+        query_sql_add(sql, ")");
+        if (sql->dialect->named_seq_columns) {
+            snprintf(name, sizeof(name), " AS seq_%08x", (unsigned)keys->keys[k].tag);
+            query_sql_add(sql, name);
+        }
     }
     return status;
-}
-
-cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,
-                                  const PGresult *result, int row_number, int column)
-{
-    const char *name = PQfname(result, column);
-    unsigned tag = 0;
-
-    if (name == NULL || sscanf(name, "seq_%8x", &tag) != 1)
-        return CAIRN_OK;
-    return seqidx_add_items(backend->api, row, (cairn_tag)tag,
-                            PQgetisnull(result, row_number, column)
-                                ? NULL
-                                : PQgetvalue(result, row_number, column));
 }

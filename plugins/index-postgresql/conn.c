@@ -30,10 +30,14 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " name_alphabetic, name_ideographic, name_phonetic)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         " ON CONFLICT (patient_id, issuer) DO NOTHING RETURNING id",
-    [PGIDX_FIND_PATIENT] = "SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2",
-    /* Later instances fill values the first one left empty; a full row is not touched. */
-    [PGIDX_FILL_PATIENT] =
-        "UPDATE patient SET"
+    /*
+     * The lookups of a patient, study or series also fill, in the same
+     * round trip, the values that the first instance left empty. A full
+     * row is not touched. The parameters after the key are the insert's.
+     */
+    [PGIDX_FIND_PATIENT] =
+        "WITH found AS (SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2),"
+        " filled AS (UPDATE patient SET"
         " name_folded = CASE WHEN name = '' THEN $7 ELSE name_folded END,"
         " name_alphabetic = CASE WHEN name = '' THEN $8 ELSE name_alphabetic END,"
         " name_ideographic = CASE WHEN name = '' THEN $9 ELSE name_ideographic END,"
@@ -42,18 +46,19 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " birth_date = CASE WHEN birth_date = '' THEN $4 ELSE birth_date END,"
         " sex = CASE WHEN sex = '' THEN $5 ELSE sex END,"
         " charset = CASE WHEN charset = '' THEN $6 ELSE charset END"
-        " WHERE id = $1 AND $2::text IS NOT NULL AND ((name = '' AND $3 <> '')"
+        " FROM found WHERE patient.id = found.id AND ((name = '' AND $3 <> '')"
         " OR (birth_date = '' AND $4 <> '') OR (sex = '' AND $5 <> '')"
-        " OR (charset = '' AND $6 <> ''))",
+        " OR (charset = '' AND $6 <> '')))"
+        " SELECT id FROM found",
     [PGIDX_INSERT_STUDY] =
         "INSERT INTO study (patient, study_uid, study_date, study_time, accession_number,"
         " study_id, referring_physician, description, charset, time_key,"
         " referring_physician_folded)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT (study_uid) DO NOTHING RETURNING id",
-    [PGIDX_FIND_STUDY] = "SELECT id, patient FROM study WHERE study_uid = $1",
-    [PGIDX_FILL_STUDY] =
-        "UPDATE study SET"
+    [PGIDX_FIND_STUDY] =
+        "WITH found AS (SELECT id, patient FROM study WHERE study_uid = $1),"
+        " filled AS (UPDATE study SET"
         " study_date = CASE WHEN study_date = '' THEN $2 ELSE study_date END,"
         " time_key = CASE WHEN study_time = '' THEN $9 ELSE time_key END,"
         " study_time = CASE WHEN study_time = '' THEN $3 ELSE study_time END,"
@@ -65,29 +70,32 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " ELSE referring_physician END,"
         " description = CASE WHEN description = '' THEN $7 ELSE description END,"
         " charset = CASE WHEN charset = '' THEN $8 ELSE charset END"
-        " WHERE id = $1 AND ((study_date = '' AND $2 <> '') OR (study_time = '' AND $3 <> '')"
+        " FROM found WHERE study.id = found.id"
+        " AND ((study_date = '' AND $2 <> '') OR (study_time = '' AND $3 <> '')"
         " OR (accession_number = '' AND $4 <> '') OR (study_id = '' AND $5 <> '')"
         " OR (referring_physician = '' AND $6 <> '') OR (description = '' AND $7 <> '')"
-        " OR (charset = '' AND $8 <> ''))",
+        " OR (charset = '' AND $8 <> '')))"
+        " SELECT id, patient FROM found",
     [PGIDX_INSERT_SERIES] =
         "INSERT INTO series (study, series_uid, modality, series_number, description, charset)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (series_uid) DO NOTHING RETURNING id",
-    [PGIDX_FIND_SERIES] = "SELECT id, study FROM series WHERE series_uid = $1",
-    [PGIDX_FILL_SERIES] =
-        "UPDATE series SET"
+    [PGIDX_FIND_SERIES] =
+        "WITH found AS (SELECT id, study FROM series WHERE series_uid = $1),"
+        " filled AS (UPDATE series SET"
         " modality = CASE WHEN modality = '' THEN $2 ELSE modality END,"
         " series_number = coalesce(series_number, $3),"
         " description = CASE WHEN description = '' THEN $4 ELSE description END,"
         " charset = CASE WHEN charset = '' THEN $5 ELSE charset END"
-        " WHERE id = $1 AND ((modality = '' AND $2 <> '')"
+        " FROM found WHERE series.id = found.id AND ((modality = '' AND $2 <> '')"
         " OR (series_number IS NULL AND $3::bigint IS NOT NULL)"
-        " OR (description = '' AND $4 <> '') OR (charset = '' AND $5 <> ''))",
+        " OR (description = '' AND $4 <> '') OR (charset = '' AND $5 <> '')))"
+        " SELECT id, study FROM found",
     /* An instance a rejection note named before it arrived is rejected at once. */
     [PGIDX_INSERT_INSTANCE] =
         "INSERT INTO instance (series, sop_uid, sop_class_uid, instance_number, charset, path,"
         " size, transfer_syntax, received_at_us, calling_ae, rejected)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2))",
+        " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2)) RETURNING id",
     [PGIDX_DELETE_INSTANCE] = "DELETE FROM instance WHERE id = $1",
     /* A rejected instance still belongs to its series. */
     [PGIDX_PRUNE_SERIES] = "DELETE FROM series WHERE id = $1"
@@ -247,7 +255,8 @@ cairn_status pgidx_pool_take(pgidx_index *index, pgidx_conn **out)
 
 /*
  * Gives a connection back. One that is broken, or left inside a
- * transaction, is closed instead; the next take opens a fresh one.
+ * transaction or a pipeline, is closed instead, and the next take opens
+ * a fresh one.
  */
 void pgidx_pool_give_back(pgidx_index *index, pgidx_conn *conn)
 {
@@ -256,7 +265,8 @@ void pgidx_pool_give_back(pgidx_index *index, pgidx_conn *conn)
     if (conn == NULL)
         return;
     keep = PQstatus(conn->pg) == CONNECTION_OK &&
-           PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
+           PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
+           PQpipelineStatus(conn->pg) == PQ_PIPELINE_OFF;
 
     pthread_mutex_lock(&index->lock);
     if (keep) {
@@ -351,25 +361,37 @@ cairn_status pgidx_exec(const pgidx_backend *backend, pgidx_conn *conn, const ch
     return finish(backend, conn, res, "statement", result);
 }
 
+/* Prepares the fixed statement id on conn unless it is already; name receives its name. */
+cairn_status pgidx_prepare(const pgidx_backend *backend, pgidx_conn *conn, pgidx_stmt_id id,
+                           char name[16])
+{
+    PGresult *res;
+    cairn_status status;
+
+    snprintf(name, 16, "cairn_%d", (int)id);
+    if (conn->prepared & ((uint64_t)1 << id))
+        return CAIRN_OK;
+
+    res = PQprepare(conn->pg, name, fixed_sql[id], 0, NULL);
+    status = finish(backend, conn, res, "statement preparation", NULL);
+    if (status == CAIRN_OK)
+        conn->prepared |= (uint64_t)1 << id;
+    return status;
+}
+
 cairn_status pgidx_exec_fixed(const pgidx_backend *backend, pgidx_conn *conn,
                               pgidx_stmt_id id, int count, const char *const *values,
                               PGresult **result)
 {
     char name[16];
     PGresult *res;
+    cairn_status status;
 
     if (result != NULL)
         *result = NULL;
-    snprintf(name, sizeof(name), "cairn_%d", (int)id);
-    if (!(conn->prepared & ((uint64_t)1 << id))) {
-        cairn_status status;
-
-        res = PQprepare(conn->pg, name, fixed_sql[id], 0, NULL);
-        status = finish(backend, conn, res, "statement preparation", NULL);
-        if (status != CAIRN_OK)
-            return status;
-        conn->prepared |= (uint64_t)1 << id;
-    }
+    status = pgidx_prepare(backend, conn, id, name);
+    if (status != CAIRN_OK)
+        return status;
 
     res = PQexecPrepared(conn->pg, name, count, values, NULL, NULL, 0);
     if (res == NULL)

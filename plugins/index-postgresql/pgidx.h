@@ -43,13 +43,10 @@ typedef enum pgidx_stmt_id {
     PGIDX_FIND_INSTANCE,
     PGIDX_INSERT_PATIENT,
     PGIDX_FIND_PATIENT,
-    PGIDX_FILL_PATIENT,
     PGIDX_INSERT_STUDY,
     PGIDX_FIND_STUDY,
-    PGIDX_FILL_STUDY,
     PGIDX_INSERT_SERIES,
     PGIDX_FIND_SERIES,
-    PGIDX_FILL_SERIES,
     PGIDX_INSERT_INSTANCE,
     PGIDX_DELETE_INSTANCE,
     PGIDX_PRUNE_SERIES,
@@ -76,6 +73,8 @@ typedef struct pgidx_conn {
     struct pgidx_conn *next_idle;
 } pgidx_conn;
 
+typedef struct pgidx_store_job pgidx_store_job;
+
 /* An opened index: the handle open() returns. */
 typedef struct pgidx_index {
     const pgidx_backend *backend;
@@ -83,6 +82,11 @@ typedef struct pgidx_index {
     pthread_cond_t released; /* a connection went back to the pool */
     pgidx_conn *idle;
     int open_count; /* connections open or being opened */
+
+    /* The store queue of batch.c, guarded by lock. */
+    pgidx_store_job *queue_head;
+    pgidx_store_job *queue_tail;
+    int runners; /* batches being run */
 } pgidx_index;
 
 /*
@@ -140,9 +144,26 @@ cairn_status pgidx_exec(const pgidx_backend *backend, pgidx_conn *conn, const ch
 cairn_status pgidx_exec_fixed(const pgidx_backend *backend, pgidx_conn *conn,
                               pgidx_stmt_id id, int count, const char *const *values,
                               PGresult **result);
+cairn_status pgidx_prepare(const pgidx_backend *backend, pgidx_conn *conn, pgidx_stmt_id id,
+                           char name[16]);
 cairn_status pgidx_result_failed(const pgidx_backend *backend, pgidx_conn *conn,
                                  const PGresult *result, const char *what);
 int64_t pgidx_int(const PGresult *result, int row, int column);
+
+/* pipeline.c: one statement of a pipeline; sql NULL runs the fixed statement id */
+typedef struct pgidx_piped {
+    const char *sql; /* SQL text without parameters */
+    pgidx_stmt_id id;
+    int count;
+    const char *const *values;
+    PGresult **result; /* receives the result when not NULL */
+} pgidx_piped;
+
+/* Statements one pipeline may hold. */
+#define PGIDX_PIPELINE_MAX 8
+
+cairn_status pgidx_exec_pipeline(const pgidx_backend *backend, pgidx_conn *conn,
+                                 const pgidx_piped *stmts, int count);
 
 /*
  * txn.c: runs body(conn, arg) inside one transaction, with retries. When
@@ -155,6 +176,9 @@ typedef cairn_status (*pgidx_verify_fn)(const pgidx_backend *backend, pgidx_conn
                                         void *arg, bool *committed);
 cairn_status pgidx_transaction(pgidx_index *index, const char *what, pgidx_body_fn body,
                                pgidx_verify_fn verify, void *arg);
+cairn_status pgidx_transaction_begun_by_body(pgidx_index *index, const char *what,
+                                             pgidx_body_fn body, pgidx_verify_fn verify,
+                                             void *arg);
 cairn_status pgidx_read(pgidx_index *index, const char *what, pgidx_body_fn body, void *arg);
 void pgidx_pause_before_retry(int attempt);
 
@@ -171,17 +195,38 @@ char *pgidx_strdup(const char *text);
 void pgidx_utf8_clean(char *text);
 
 
-/* write.c: store and remove, each one transaction */
+/* One store request and its result; lives on the waiting caller's stack. */
+struct pgidx_store_job {
+    const pgidx_record *record;
+    cairn_duplicate_policy policy;
+    bool want_replaced_path;
+
+    cairn_status status;
+    cairn_store_outcome outcome;
+    char *replaced_path; /* host alloc */
+    bool lost_race;      /* rolled back by a retryable failure: run it again */
+    int conflicts;       /* batches this job was rolled back from so far */
+    bool done;
+    pthread_cond_t wake; /* signalled when done, or when the caller is to run the next batch */
+    pgidx_store_job *next;
+};
+
+/* write.c: store and remove */
 cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path);
+cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
+                             pgidx_store_job *job, const char *const *prefix, int prefix_count);
+cairn_status pgidx_store_check(const pgidx_backend *backend, pgidx_conn *conn,
+                               const pgidx_store_job *job, bool *committed);
 cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);
+
+/* batch.c: group commit of the stores that wait at the same time */
+void pgidx_batch_submit(pgidx_index *index, pgidx_store_job *job);
 
 /* seq_store.c: the kept sequences of one store; owners[level] is the row id of each level */
 cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
                              const seqidx_set *set, const char *const owners[5]);
-cairn_status pgidx_seq_instance_id(const pgidx_backend *backend, pgidx_conn *conn,
-                                   const char *sop_uid, char id[24]);
 
 /* rows.c: adds to row the items of a seq_GGGGEEEE column; other columns are ignored */
 cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,

@@ -190,22 +190,3 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
     }
     return status;
 }
-
-cairn_status pgidx_seq_instance_id(const pgidx_backend *backend, pgidx_conn *conn,
-                                   const char *sop_uid, char id[24])
-{
-    const char *values[1] = {sop_uid};
-    PGresult *result = NULL;
-    cairn_status status = pgidx_exec(backend, conn, "SELECT id FROM instance WHERE sop_uid = $1",
-                                     1, values, &result);
-
-    if (status != CAIRN_OK)
-        return status;
-    if (PQntuples(result) != 1) {
-        PQclear(result);
-        return CAIRN_ERR_INTERNAL;
-    }
-    snprintf(id, 24, "%s", PQgetvalue(result, 0, 0));
-    PQclear(result);
-    return CAIRN_OK;
-}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The transaction runner. Every call of the index runs its statements
- * through pgidx_transaction (changes, between BEGIN and COMMIT) or
+ * through pgidx_transaction (changes, between BEGIN and COMMIT; a body
+ * run by pgidx_transaction_begun_by_body sends BEGIN itself) or
  * pgidx_read (one statement, no explicit transaction), which run the
  * body again when that can succeed:
  *
@@ -86,7 +87,14 @@ static cairn_status verify_commit(pgidx_index *index, pgidx_verify_fn verify, vo
     }
 }
 
-static cairn_status run(pgidx_index *index, const char *what, bool transaction,
+/* How run() opens its transaction. */
+typedef enum run_mode {
+    RUN_READ,        /* no explicit transaction */
+    RUN_TRANSACTION, /* run() sends BEGIN */
+    RUN_BODY_BEGINS, /* the body sends BEGIN first, in a pipeline with its own statements */
+} run_mode;
+
+static cairn_status run(pgidx_index *index, const char *what, run_mode mode,
                         pgidx_body_fn body, pgidx_verify_fn verify, void *arg)
 {
     const pgidx_backend *backend = index->backend;
@@ -108,10 +116,10 @@ static cairn_status run(pgidx_index *index, const char *what, bool transaction,
             return status;
         }
 
-        status = transaction ? run_constant(backend, conn, "BEGIN") : CAIRN_OK;
+        status = mode == RUN_TRANSACTION ? run_constant(backend, conn, "BEGIN") : CAIRN_OK;
         if (status == CAIRN_OK)
             status = body(backend, conn, arg);
-        if (status == CAIRN_OK && transaction) {
+        if (status == CAIRN_OK && mode != RUN_READ) {
             committing = true;
             status = run_constant(backend, conn, "COMMIT");
         }
@@ -159,10 +167,17 @@ static cairn_status run(pgidx_index *index, const char *what, bool transaction,
 cairn_status pgidx_transaction(pgidx_index *index, const char *what, pgidx_body_fn body,
                                pgidx_verify_fn verify, void *arg)
 {
-    return run(index, what, true, body, verify, arg);
+    return run(index, what, RUN_TRANSACTION, body, verify, arg);
+}
+
+cairn_status pgidx_transaction_begun_by_body(pgidx_index *index, const char *what,
+                                             pgidx_body_fn body, pgidx_verify_fn verify,
+                                             void *arg)
+{
+    return run(index, what, RUN_BODY_BEGINS, body, verify, arg);
 }
 
 cairn_status pgidx_read(pgidx_index *index, const char *what, pgidx_body_fn body, void *arg)
 {
-    return run(index, what, false, body, NULL, arg);
+    return run(index, what, RUN_READ, body, NULL, arg);
 }

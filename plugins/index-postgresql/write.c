@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Storing and removing one instance, each in one transaction (txn.c).
+ * Storing and removing one instance. A removal runs in a transaction of
+ * its own (txn.c); a store runs inside a batch of stores (batch.c).
  *
  * Two processes that store the same SOP Instance UID at the same moment
  * take turns on a transaction advisory lock keyed by the UID, so the
@@ -8,11 +9,12 @@
  * The unique constraint on sop_uid stays the last word: a store that
  * still loses the race fails with 23505 and runs again.
  *
- * Patients, studies and series are inserted with ON CONFLICT DO NOTHING
- * and then looked up, so concurrent stores into one study never fail on
- * its row; the fill statements only touch a row that has empty values to
- * fill. A study or series already indexed keeps the parent it was first
- * filed under, and a warning is logged, as in the SQLite back end.
+ * Patients, studies and series are looked up first. A missing one is
+ * inserted with ON CONFLICT DO NOTHING and looked up again, so concurrent
+ * stores into one study never fail on its row. The lookups fill the
+ * values a row has empty and leave a full row untouched. A study or
+ * series already indexed keeps the parent it was first filed under, and
+ * a warning is logged, as in the SQLite back end.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,6 +50,21 @@ static cairn_status lock_uid(const pgidx_backend *backend, pgidx_conn *conn, con
     return pgidx_exec_fixed(backend, conn, PGIDX_LOCK_UID, 1, values, NULL);
 }
 
+/* Copies the row of a FIND_INSTANCE result, when it has one, into existing. */
+static cairn_status read_existing(const PGresult *result, existing_instance *existing)
+{
+    if (PQntuples(result) == 0)
+        return CAIRN_OK;
+
+    existing->found = true;
+    snprintf(existing->id, sizeof(existing->id), "%s", PQgetvalue(result, 0, 0));
+    existing->path = pgidx_strdup(PQgetvalue(result, 0, 1));
+    snprintf(existing->series, sizeof(existing->series), "%s", PQgetvalue(result, 0, 2));
+    snprintf(existing->study, sizeof(existing->study), "%s", PQgetvalue(result, 0, 3));
+    snprintf(existing->patient, sizeof(existing->patient), "%s", PQgetvalue(result, 0, 4));
+    return existing->path != NULL ? CAIRN_OK : CAIRN_ERR_NO_MEMORY;
+}
+
 static cairn_status find_instance(const pgidx_backend *backend, pgidx_conn *conn,
                                   const char *sop_uid, existing_instance *existing)
 {
@@ -57,19 +74,39 @@ static cairn_status find_instance(const pgidx_backend *backend, pgidx_conn *conn
 
     memset(existing, 0, sizeof(*existing));
     status = pgidx_exec_fixed(backend, conn, PGIDX_FIND_INSTANCE, 1, values, &result);
-    if (status != CAIRN_OK || PQntuples(result) == 0)
-        goto out;
+    if (status == CAIRN_OK)
+        status = read_existing(result, existing);
+    PQclear(result);
+    return status;
+}
 
-    existing->found = true;
-    snprintf(existing->id, sizeof(existing->id), "%s", PQgetvalue(result, 0, 0));
-    existing->path = pgidx_strdup(PQgetvalue(result, 0, 1));
-    snprintf(existing->series, sizeof(existing->series), "%s", PQgetvalue(result, 0, 2));
-    snprintf(existing->study, sizeof(existing->study), "%s", PQgetvalue(result, 0, 3));
-    snprintf(existing->patient, sizeof(existing->patient), "%s", PQgetvalue(result, 0, 4));
-    if (existing->path == NULL)
-        status = CAIRN_ERR_NO_MEMORY;
+/*
+ * Runs the prefix statements (SQL text such as BEGIN or SAVEPOINT), the
+ * UID lock and the lookup of the instance in one round trip. The lookup
+ * runs after the lock is granted, so it sees a rival's committed row.
+ */
+static cairn_status lock_and_find(const pgidx_backend *backend, pgidx_conn *conn,
+                                  const char *const *prefix, int prefix_count,
+                                  const char *sop_uid, existing_instance *existing)
+{
+    pgidx_piped stmts[PGIDX_PIPELINE_MAX];
+    const char *values[1] = {sop_uid};
+    PGresult *result = NULL;
+    cairn_status status;
+    int count = 0;
 
-out:
+    memset(existing, 0, sizeof(*existing));
+    if (prefix_count < 0 || prefix_count > PGIDX_PIPELINE_MAX - 2)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+    for (int i = 0; i < prefix_count; i++)
+        stmts[count++] = (pgidx_piped){.sql = prefix[i]};
+    stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = values};
+    stmts[count++] = (pgidx_piped){
+        .id = PGIDX_FIND_INSTANCE, .count = 1, .values = values, .result = &result};
+
+    status = pgidx_exec_pipeline(backend, conn, stmts, count);
+    if (status == CAIRN_OK)
+        status = read_existing(result, existing);
     PQclear(result);
     return status;
 }
@@ -108,10 +145,34 @@ static cairn_status lost_race(pgidx_conn *conn)
     return CAIRN_ERR_BUSY;
 }
 
+/* Runs the lookup find_id; *found is set when it returned one row, copied to row and parent. */
+static cairn_status find_row(const pgidx_backend *backend, pgidx_conn *conn, pgidx_stmt_id find_id,
+                             int find_count, const char *const *find_values, char row[24],
+                             char parent[24], bool *found)
+{
+    PGresult *result = NULL;
+    cairn_status status;
+
+    *found = false;
+    status = pgidx_exec_fixed(backend, conn, find_id, find_count, find_values, &result);
+    if (status != CAIRN_OK)
+        return status;
+    if (PQntuples(result) == 1) {
+        *found = true;
+        snprintf(row, 24, "%s", PQgetvalue(result, 0, 0));
+        if (parent != NULL)
+            snprintf(parent, 24, "%s", PQgetvalue(result, 0, 1));
+    }
+    PQclear(result);
+    return CAIRN_OK;
+}
+
 /*
- * Inserts with insert_id and, when the row already exists, looks it up
- * with find_id: *row receives its id, and *parent (when not NULL) the
- * second column of the lookup. *inserted is set when the insert added the row.
+ * Looks the row up with find_id and, when it is missing, inserts it with
+ * insert_id: *row receives its id, and *parent (when not NULL) the second
+ * column of the lookup. *inserted is set when the insert added the row.
+ * The lookup comes first because most stores file into rows that exist,
+ * which then cost one statement and no sequence value.
  */
 static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *conn,
                                    pgidx_stmt_id insert_id, int insert_count,
@@ -120,9 +181,14 @@ static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *con
                                    char parent[24], bool *inserted)
 {
     PGresult *result = NULL;
+    bool found = false;
     cairn_status status;
 
     *inserted = false;
+    status = find_row(backend, conn, find_id, find_count, find_values, row, parent, &found);
+    if (status != CAIRN_OK || found)
+        return status;
+
     status = pgidx_exec_fixed(backend, conn, insert_id, insert_count, insert_values, &result);
     if (status != CAIRN_OK)
         return status;
@@ -134,20 +200,14 @@ static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *con
     }
     PQclear(result);
 
-    status = pgidx_exec_fixed(backend, conn, find_id, find_count, find_values, &result);
-    if (status != CAIRN_OK)
-        return status;
-    if (PQntuples(result) != 1) {
-        PQclear(result);
+    /* Another transaction inserted the row after the lookup and has committed since. */
+    status = find_row(backend, conn, find_id, find_count, find_values, row, parent, &found);
+    if (status == CAIRN_OK && !found)
         return lost_race(conn);
-    }
-    snprintf(row, 24, "%s", PQgetvalue(result, 0, 0));
-    if (parent != NULL)
-        snprintf(parent, 24, "%s", PQgetvalue(result, 0, 1));
-    PQclear(result);
-    return CAIRN_OK;
+    return status;
 }
 
+/* Finds or creates the patient, filling its empty values; patient receives its row id. */
 static cairn_status file_patient(const pgidx_backend *backend, pgidx_conn *conn,
                                  const pgidx_record *record, char patient[24])
 {
@@ -158,17 +218,12 @@ static cairn_status file_patient(const pgidx_backend *backend, pgidx_conn *conn,
         record->patient_name_groups[2],
     };
     bool inserted = false;
-    cairn_status status = insert_or_find(backend, conn, PGIDX_INSERT_PATIENT, 10, values,
-                                         PGIDX_FIND_PATIENT, 2, values, patient, NULL,
-                                         &inserted);
 
-    if (status != CAIRN_OK || inserted)
-        return status;
-    values[0] = patient;
-    return pgidx_exec_fixed(backend, conn, PGIDX_FILL_PATIENT, 10, values, NULL);
+    return insert_or_find(backend, conn, PGIDX_INSERT_PATIENT, 10, values, PGIDX_FIND_PATIENT,
+                          10, values, patient, NULL, &inserted);
 }
 
-/* Finds or creates the study; study receives its row id. */
+/* Finds or creates the study, filling its empty values; study receives its row id. */
 static cairn_status file_study(const pgidx_backend *backend, pgidx_conn *conn,
                                const pgidx_record *record, const char *patient, char study[24])
 {
@@ -178,33 +233,27 @@ static cairn_status file_study(const pgidx_backend *backend, pgidx_conn *conn,
         record->study_description, record->charset, record->study_time_key,
         record->referring_physician_folded,
     };
-    const char *find[1] = {record->study_uid};
-    const char *fill[10] = {
-        study, record->study_date, record->study_time, record->accession_number,
+    const char *find[10] = {
+        record->study_uid, record->study_date, record->study_time, record->accession_number,
         record->study_id, record->referring_physician, record->study_description,
         record->charset, record->study_time_key, record->referring_physician_folded,
     };
     char owner[24] = "";
     bool inserted = false;
     cairn_status status = insert_or_find(backend, conn, PGIDX_INSERT_STUDY, 11, insert,
-                                         PGIDX_FIND_STUDY, 1, find, study, owner, &inserted);
+                                         PGIDX_FIND_STUDY, 10, find, study, owner, &inserted);
 
-    if (status != CAIRN_OK || inserted)
+    if (status != CAIRN_OK || inserted || strcmp(owner, patient) == 0)
         return status;
 
-    if (strcmp(owner, patient) != 0) {
-        pgidx_log(backend, CAIRN_LOG_WARN,
-                  "instance %s names study %s with Patient ID \"%s\", but the study is"
-                  " indexed under another patient; it stays there",
-                  record->sop_uid, record->study_uid, record->patient_id);
-        status = run_on_row(backend, conn, PGIDX_PRUNE_PATIENT, patient);
-        if (status != CAIRN_OK)
-            return status;
-    }
-    return pgidx_exec_fixed(backend, conn, PGIDX_FILL_STUDY, 10, fill, NULL);
+    pgidx_log(backend, CAIRN_LOG_WARN,
+              "instance %s names study %s with Patient ID \"%s\", but the study is"
+              " indexed under another patient; it stays there",
+              record->sop_uid, record->study_uid, record->patient_id);
+    return run_on_row(backend, conn, PGIDX_PRUNE_PATIENT, patient);
 }
 
-/* Finds or creates the series; series receives its row id. */
+/* Finds or creates the series, filling its empty values; series receives its row id. */
 static cairn_status file_series(const pgidx_backend *backend, pgidx_conn *conn,
                                 const pgidx_record *record, const char *study,
                                 char series[24])
@@ -215,32 +264,29 @@ static cairn_status file_series(const pgidx_backend *backend, pgidx_conn *conn,
         number(&series_number, record->series_number), record->series_description,
         record->charset,
     };
-    const char *find[1] = {record->series_uid};
-    const char *fill[5] = {
-        series, record->modality, insert[3], record->series_description, record->charset,
+    const char *find[5] = {
+        record->series_uid, record->modality, insert[3], record->series_description,
+        record->charset,
     };
     char owner[24] = "";
     bool inserted = false;
     cairn_status status = insert_or_find(backend, conn, PGIDX_INSERT_SERIES, 6, insert,
-                                         PGIDX_FIND_SERIES, 1, find, series, owner, &inserted);
+                                         PGIDX_FIND_SERIES, 5, find, series, owner, &inserted);
 
-    if (status != CAIRN_OK || inserted)
+    if (status != CAIRN_OK || inserted || strcmp(owner, study) == 0)
         return status;
 
-    if (strcmp(owner, study) != 0) {
-        pgidx_log(backend, CAIRN_LOG_WARN,
-                  "instance %s names series %s with study %s, but the series is indexed"
-                  " under another study; it stays there",
-                  record->sop_uid, record->series_uid, record->study_uid);
-        status = run_on_row(backend, conn, PGIDX_PRUNE_STUDY, study);
-        if (status != CAIRN_OK)
-            return status;
-    }
-    return pgidx_exec_fixed(backend, conn, PGIDX_FILL_SERIES, 5, fill, NULL);
+    pgidx_log(backend, CAIRN_LOG_WARN,
+              "instance %s names series %s with study %s, but the series is indexed"
+              " under another study; it stays there",
+              record->sop_uid, record->series_uid, record->study_uid);
+    return run_on_row(backend, conn, PGIDX_PRUNE_STUDY, study);
 }
 
+/* Inserts the instance row; instance receives its row id. */
 static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *conn,
-                                    const pgidx_record *record, const char *series)
+                                    const pgidx_record *record, const char *series,
+                                    char instance[24])
 {
     number_text instance_number, size, received;
     const char *values[10] = {
@@ -249,29 +295,32 @@ static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *co
         number(&size, (int64_t)record->size), record->transfer_syntax,
         number(&received, record->received_at_us), record->calling_ae,
     };
+    PGresult *result = NULL;
+    cairn_status status;
 
     /* A time before 1970 is no reason to fail a store. */
     if (values[8] == NULL)
         values[8] = "0";
-    return pgidx_exec_fixed(backend, conn, PGIDX_INSERT_INSTANCE, 10, values, NULL);
+    status = pgidx_exec_fixed(backend, conn, PGIDX_INSERT_INSTANCE, 10, values, &result);
+    if (status != CAIRN_OK)
+        return status;
+    snprintf(instance, 24, "%s", PQntuples(result) == 1 ? PQgetvalue(result, 0, 0) : "");
+    PQclear(result);
+    return CAIRN_OK;
 }
 
-/* The request of one store and its result. */
-typedef struct store_call {
-    pgidx_index *index;
-    const pgidx_record *record;
-    cairn_duplicate_policy policy;
-    bool want_replaced_path;
-    cairn_store_outcome outcome;
-    char *replaced_path; /* host alloc */
-} store_call;
-
-static cairn_status store_body(const pgidx_backend *backend, pgidx_conn *conn, void *arg)
+/*
+ * Runs the statements of one store on conn, after the prefix statements
+ * (SQL text, at most PGIDX_PIPELINE_MAX - 2), which share its first round
+ * trip: the caller opens the transaction there or before. It resets the
+ * job's outputs first, so it may run again after a rollback.
+ */
+cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
+                             pgidx_store_job *call, const char *const *prefix, int prefix_count)
 {
-    store_call *call = arg;
     const pgidx_record *record = call->record;
     existing_instance existing = {.found = false};
-    char patient[24], study[24], series[24];
+    char patient[24], study[24], series[24], instance[24];
     cairn_status status;
 
     call->outcome = CAIRN_STORE_STORED;
@@ -280,9 +329,7 @@ static cairn_status store_body(const pgidx_backend *backend, pgidx_conn *conn, v
         call->replaced_path = NULL;
     }
 
-    status = lock_uid(backend, conn, record->sop_uid);
-    if (status == CAIRN_OK)
-        status = find_instance(backend, conn, record->sop_uid, &existing);
+    status = lock_and_find(backend, conn, prefix, prefix_count, record->sop_uid, &existing);
     if (status != CAIRN_OK)
         goto out;
 
@@ -307,14 +354,11 @@ static cairn_status store_body(const pgidx_backend *backend, pgidx_conn *conn, v
     if (status == CAIRN_OK)
         status = file_series(backend, conn, record, study, series);
     if (status == CAIRN_OK)
-        status = insert_instance(backend, conn, record, series);
+        status = insert_instance(backend, conn, record, series, instance);
     if (status == CAIRN_OK && record->sequences.count > 0) {
-        char instance[24];
         const char *owners[5] = {NULL, patient, study, series, instance};
 
-        status = pgidx_seq_instance_id(backend, conn, record->sop_uid, instance);
-        if (status == CAIRN_OK)
-            status = pgidx_seq_store(backend, conn, &record->sequences, owners);
+        status = pgidx_seq_store(backend, conn, &record->sequences, owners);
     }
     if (status != CAIRN_OK || !existing.found)
         goto out;
@@ -338,10 +382,9 @@ out:
 }
 
 /* After a lost COMMIT: the store took effect when its file's row is there. */
-static cairn_status store_verify(const pgidx_backend *backend, pgidx_conn *conn, void *arg,
-                                 bool *committed)
+cairn_status pgidx_store_check(const pgidx_backend *backend, pgidx_conn *conn,
+                               const pgidx_store_job *call, bool *committed)
 {
-    store_call *call = arg;
     const char *values[2] = {call->record->sop_uid, call->record->path};
     PGresult *result = NULL;
     cairn_status status;
@@ -356,26 +399,26 @@ static cairn_status store_verify(const pgidx_backend *backend, pgidx_conn *conn,
     return status;
 }
 
+/* Queues the store for the next batch (batch.c) and waits for its outcome. */
 cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path)
 {
-    store_call call = {
-        .index = index,
+    pgidx_store_job job = {
         .record = record,
         .policy = policy,
         .want_replaced_path = replaced_path != NULL,
     };
-    cairn_status status = pgidx_transaction(index, "store", store_body, store_verify, &call);
 
-    if (status != CAIRN_OK) {
-        if (call.replaced_path != NULL)
-            index->backend->api->free(call.replaced_path);
-        return status;
+    pgidx_batch_submit(index, &job);
+    if (job.status != CAIRN_OK) {
+        if (job.replaced_path != NULL)
+            index->backend->api->free(job.replaced_path);
+        return job.status;
     }
-    *outcome = call.outcome;
+    *outcome = job.outcome;
     if (replaced_path != NULL)
-        *replaced_path = call.replaced_path;
+        *replaced_path = job.replaced_path;
     return CAIRN_OK;
 }
 

@@ -10,8 +10,9 @@
  * outbox, storage commitment and the migrate op, a table of C-FIND
  * matches (names without case, wildcards with LIKE's metacharacters as
  * literals, date and time ranges, UID lists, relational keys), the
- * max_matches limit, and one SOP Instance UID stored by two index handles
- * (two connection pools) at the same moment.
+ * max_matches limit, one SOP Instance UID stored by two index handles
+ * (two connection pools) at the same moment, and the group commit of
+ * stores that wait at the same time (each caller gets its own outcome).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/conf.h"
@@ -772,6 +774,137 @@ static void test_concurrent_duplicate(void **state)
     free(rows_left);
 }
 
+/* ---- group commit: stores waiting at the same time share one transaction ---- */
+
+/* Stores in the batch test that wait while the slow ones hold both runners. */
+#define BATCH_WAITERS 6
+
+/* One caller of the batch test: stores one instance and keeps its own result. */
+typedef struct batch_caller {
+    const fixture *fx;
+    const char *sop_uid;
+    cairn_status status;
+    cairn_store_outcome outcome;
+    pthread_barrier_t *start; /* NULL: start at once */
+} batch_caller;
+
+static void *store_one(void *arg)
+{
+    batch_caller *caller = arg;
+    instance_spec spec = archive[0];
+    char path[80];
+
+    snprintf(path, sizeof(path), "batch/%s", caller->sop_uid);
+    spec.sop_uid = caller->sop_uid;
+    if (caller->start != NULL)
+        pthread_barrier_wait(caller->start);
+    caller->status = store_with(caller->fx, caller->fx->db, &spec, path, CAIRN_DUPLICATE_REJECT,
+                                &caller->outcome, NULL);
+    return NULL;
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * A trigger on instance acts on the last UID component: 9001 sleeps one
+ * second, 9002 fails, and 9003 fails once with a serialization failure
+ * (40001). Two slow stores keep both batch runners of the handle busy
+ * while six more stores queue up. The six then run as one batch, and two
+ * of them carry the same SOP Instance UID. The trigger also logs the
+ * top-level transaction id of every row it lets through.
+ */
+static void test_batch_outcomes(void **state)
+{
+    fixture *fx = *state;
+    static const char *const waiting_uids[BATCH_WAITERS] = {
+        "1.2.3.8.1", "1.2.3.8.9002", "1.2.3.8.2", "1.2.3.8.9003", "1.2.3.8.5", "1.2.3.8.5",
+    };
+    batch_caller slow[2];
+    batch_caller waiting[BATCH_WAITERS];
+    pthread_t slow_threads[2];
+    pthread_t threads[BATCH_WAITERS];
+    pthread_barrier_t start;
+    int stored = 0, rejected = 0;
+    char *value;
+
+    free(db_value(fx, "CREATE TABLE batch_log (sop_uid text, txid bigint)"));
+    free(db_value(fx, "CREATE SEQUENCE batch_retry"));
+    free(db_value(fx,
+                  "CREATE FUNCTION batch_trigger() RETURNS trigger LANGUAGE plpgsql AS $$"
+                  " BEGIN"
+                  " IF NEW.sop_uid LIKE '%.9001' THEN PERFORM pg_sleep(1); END IF;"
+                  " IF NEW.sop_uid LIKE '%.9002' THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                  " IF NEW.sop_uid LIKE '%.9003' AND nextval('batch_retry') = 1 THEN"
+                  " RAISE EXCEPTION 'first try fails' USING ERRCODE = '40001'; END IF;"
+                  " INSERT INTO batch_log VALUES (NEW.sop_uid, txid_current());"
+                  " RETURN NEW; END $$"));
+    free(db_value(fx, "CREATE TRIGGER batch_trigger BEFORE INSERT ON instance"
+                      " FOR EACH ROW EXECUTE FUNCTION batch_trigger()"));
+
+    slow[0] = (batch_caller){.fx = fx, .sop_uid = "1.2.3.8.0.9001"};
+    slow[1] = (batch_caller){.fx = fx, .sop_uid = "1.2.3.8.1.9001"};
+    assert_int_equal(pthread_create(&slow_threads[0], NULL, store_one, &slow[0]), 0);
+    pause_ms(200);
+    assert_int_equal(pthread_create(&slow_threads[1], NULL, store_one, &slow[1]), 0);
+    pause_ms(200);
+
+    pthread_barrier_init(&start, NULL, BATCH_WAITERS);
+    for (int i = 0; i < BATCH_WAITERS; i++) {
+        waiting[i] = (batch_caller){.fx = fx, .sop_uid = waiting_uids[i], .start = &start};
+        assert_int_equal(pthread_create(&threads[i], NULL, store_one, &waiting[i]), 0);
+    }
+    for (int i = 0; i < BATCH_WAITERS; i++)
+        pthread_join(threads[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(slow_threads[i], NULL);
+    pthread_barrier_destroy(&start);
+
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(slow[i].status, CAIRN_OK);
+        assert_int_equal(slow[i].outcome, CAIRN_STORE_STORED);
+    }
+    assert_int_equal(waiting[0].status, CAIRN_OK);
+    assert_int_equal(waiting[0].outcome, CAIRN_STORE_STORED);
+    assert_int_equal(waiting[1].status, CAIRN_ERR_DATABASE);
+    assert_int_equal(waiting[2].status, CAIRN_OK);
+    assert_int_equal(waiting[2].outcome, CAIRN_STORE_STORED);
+    assert_int_equal(waiting[3].status, CAIRN_OK);
+    assert_int_equal(waiting[3].outcome, CAIRN_STORE_STORED);
+    for (int i = 4; i < 6; i++) {
+        assert_int_equal(waiting[i].status, CAIRN_OK);
+        stored += waiting[i].outcome == CAIRN_STORE_STORED;
+        rejected += waiting[i].outcome == CAIRN_STORE_REJECTED;
+    }
+    assert_int_equal(stored, 1);
+    assert_int_equal(rejected, 1);
+
+    /* Every store is in the index once, the failed one not at all. */
+    value = db_value(fx, "SELECT count(*) FROM instance WHERE sop_uid LIKE '1.2.3.8.%'");
+    assert_string_equal(value, "6");
+    free(value);
+    value = db_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.8.9002'");
+    assert_string_equal(value, "0");
+    free(value);
+
+    /* The waiting stores that succeeded at the first try committed together. */
+    value = db_value(fx, "SELECT count(DISTINCT txid) FROM batch_log WHERE sop_uid IN"
+                         " ('1.2.3.8.1', '1.2.3.8.2', '1.2.3.8.5')");
+    assert_string_equal(value, "1");
+    free(value);
+
+    /* The store that lost its first try ran again in a later transaction. */
+    value = db_value(fx, "SELECT count(*) FROM batch_log r, batch_log f"
+                         " WHERE r.sop_uid = '1.2.3.8.9003' AND f.sop_uid = '1.2.3.8.1'"
+                         " AND r.txid <> f.txid");
+    assert_string_equal(value, "1");
+    free(value);
+}
+
 static void test_schema_versions(void **state)
 {
     fixture *fx = *state;
@@ -802,6 +935,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mpps_outbox_commitment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
     };
 

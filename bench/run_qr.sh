@@ -32,14 +32,14 @@ QR_INSTANCES=${QR_INSTANCES:-20}         # instances per series
 # The peers hold every study, but only the first PEER_SERIES series (0: all)
 # and PEER_INSTANCES instances per series of each, except the study that the
 # SERIES and IMAGE queries name, which they hold in full. PEER_FULL=1 gives
-# them every instance; Orthanc stores about 500 instances/s by C-STORE, so
+# them every instance. Orthanc stores about 500 instances/s by C-STORE, so
 # that takes about 35 minutes at 1,000,000 instances.
 PEER_SERIES=${PEER_SERIES:-0}
 PEER_INSTANCES=${PEER_INSTANCES:-1}
 if [ "${PEER_FULL:-0}" = 1 ]; then PEER_SERIES=0 PEER_INSTANCES=0; fi
-# dcmqrscp 3.6.7 holds at most 500 studies per storage area (DB_UpperMaxStudies,
-# fixed at compile time), so it gets the studies the queries match plus
-# others up to this count, the moved study included.
+# dcmqrscp 3.6.7 stores at most 500 studies per storage area
+# (DB_UpperMaxStudies, fixed at compile time). It gets the studies the
+# queries match plus others up to this count, the moved study included.
 DCMQRSCP_STUDIES=${DCMQRSCP_STUDIES:-500}
 FIND_COUNT=${FIND_COUNT:-200}            # C-FIND requests per case
 FIND_SECONDS=${FIND_SECONDS:-30}         # time bound of one C-FIND case
@@ -322,6 +322,9 @@ for server in $SERVERS; do
     rm -rf "$SRV_DIR"
 done
 
+# count_or_all N: "all" for 0, else "the first N".
+count_or_all() { if [ "$1" = 0 ]; then echo all; else echo "the first $1"; fi; }
+
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$BENCH_DIR/results"
 REPORT="$BENCH_DIR/results/qr-$(date +%Y-%m-%d-%H%M%S)$([ "${SHARED:-0}" = 1 ] && echo -shared).md"
@@ -339,7 +342,7 @@ $PY "$LIB/qr_report.py" "$RESULTS" \
     "seconds=$(elapsed_since "$BENCH_START")" \
     "query=PatientName=$NAME StudyDate=$DATES" \
     "expected rows=$EXPECTED_ROWS" \
-    "peers=every study with its first $PEER_SERIES series and $PEER_INSTANCES instances per series (0: all), the queried study in full; dcmqrscp at most $DCMQRSCP_STUDIES studies" \
+    "peers=every study with $(count_or_all "$PEER_SERIES") series and $(count_or_all "$PEER_INSTANCES") instances per series, the queried study in full; dcmqrscp at most $DCMQRSCP_STUDIES studies" \
     "client=lib/find_rate.c (C, one association, TCP_NODELAY), row counts checked with findscu" \
     "settings=QR_STUDIES=$QR_STUDIES QR_SERIES=$QR_SERIES QR_INSTANCES=$QR_INSTANCES PEER_SERIES=$PEER_SERIES PEER_INSTANCES=$PEER_INSTANCES DCMQRSCP_STUDIES=$DCMQRSCP_STUDIES FIND_COUNT=$FIND_COUNT FIND_SECONDS=$FIND_SECONDS MOVE_RUNS=$MOVE_RUNS" \
     > "$REPORT"

@@ -351,7 +351,7 @@ def subset_folders(archive, limit, max_studies):
     """Folder names of `files` for a peer with a maximum number of studies.
 
     The query study and every study the STUDY query matches come first, so
-    each query returns the same rows as from the whole archive; the first
+    each query returns the same rows as from the whole archive. The first
     other studies fill the rest.
     """
     studies = list(archive.studies(limit))

@@ -10,7 +10,7 @@
 #
 # Usage: bench/run.sh BUILD_DIR
 # Settings (environment): ECHO_COUNT ECHO_SECONDS RAW_COUNT RAW_SECONDS
-# SMALL_COUNT SMALL_SECONDS SERVERS BENCH_TMP KEEP_WORK=1.
+# SMALL_COUNT SMALL_SECONDS SERVERS BENCH_TMP KEEP_WORK=1 FLOOR=0.
 
 set -u
 
@@ -28,6 +28,7 @@ RAW_SECONDS=${RAW_SECONDS:-5}      # time bound of one echo_rate case
 SMALL_COUNT=${SMALL_COUNT:-500}    # small instances per association
 SMALL_SECONDS=${SMALL_SECONDS:-15} # time bound of one small-ingest case
 SERVERS=${SERVERS:-"cairn storescp dcmqrscp orthanc"}
+FLOOR=${FLOOR:-1}                  # 1: association cases on lib/null_scp.c too
 LARGE_SIZES="64 256"               # MiB of Pixel Data of the large instances
 HUGE_SIZE=1024                     # MiB of the instance sent for the RSS case
 
@@ -178,6 +179,11 @@ CONF
 }
 CONF
         env "$env_setting" Orthanc "$SRV_DIR/orthanc.json" > "$SRV_DIR/server.log" 2>&1 &
+        ;;
+    null)
+        # lib/null_scp.c: a floor for the association cases, not a peer.
+        SRV_AET=NULLSCP
+        "$WORK/null_scp" "$SRV_PORT" > "$SRV_DIR/server.log" 2>&1 &
         ;;
     *)
         echo "bench: unknown server $SRV_NAME" >&2
@@ -402,6 +408,7 @@ for mib in $LARGE_SIZES; do
     done
 done
 cc -O2 -o "$WORK/echo_rate" "$LIB/echo_rate.c" || { echo "bench: cannot compile $LIB/echo_rate.c" >&2; exit 1; }
+cc -O2 -o "$WORK/null_scp" "$LIB/null_scp.c" || { echo "bench: cannot compile $LIB/null_scp.c" >&2; exit 1; }
 cc -O2 -o "$WORK/store_send" "$LIB/store_send.c" || { echo "bench: cannot compile $LIB/store_send.c" >&2; exit 1; }
 $PY "$LIB/make_instances.py" large "$WORK/in/huge.dcm" "$HUGE_SIZE"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -431,6 +438,18 @@ for server in $SERVERS; do
         stop_server
     done
 done
+
+# The null responder answers with no work of its own, so its rates are
+# what no server can beat here with the same clients.
+if [ "$FLOOR" = 1 ]; then
+    for VARIANT in shipped nodelay; do
+        log "null responder (floor), variant $VARIANT"
+        start_server null "$VARIANT"
+        for clients in 1 8; do case_echoscu "$clients"; done
+        for clients in 1 8; do case_raw_echo "$clients"; done
+        stop_server
+    done
+fi
 
 if [[ " $SERVERS " == *" cairn "* ]]; then
     log "cairn, RSS while a $HUGE_SIZE MiB instance arrives"

@@ -18,6 +18,8 @@ PEERS = ["storescp", "dcmqrscp", "orthanc"]
 SERVERS = ["cairn"] + PEERS
 VARIANTS = ["shipped", "nodelay"]
 VARIANT_TEXT = {"shipped": "as shipped", "nodelay": "TCP_NODELAY=1"}
+# lib/null_scp.c, run in the association cases only: a floor, not a peer.
+FLOOR_SERVER = "null"
 
 # RSS growth allowed while the 1 GiB instance arrives, for "flat".
 FLAT_LIMIT_MIB = 64
@@ -63,8 +65,11 @@ def table(header, lines):
     return "\n".join(out)
 
 
-def rate_table(rows, cases):
+def rate_table(rows, cases, floor=False):
+    """With floor, adds the null responder's rate and Cairn's share of it."""
     header = ["case", "clients"] + SERVERS + ["best peer", "Cairn / best", "Cairn / storescp", "Cairn / Orthanc"]
+    if floor:
+        header += ["floor (null responder)", "Cairn / floor"]
     lines = []
     for case in cases:
         for variant in VARIANTS:
@@ -72,12 +77,16 @@ def rate_table(rows, cases):
                 continue
             cairn = value(rows, variant, case, "cairn")
             best, best_name = best_peer(rows, variant, case)
-            lines.append([case, VARIANT_TEXT[variant]]
-                         + [fmt(value(rows, variant, case, s)) for s in SERVERS]
-                         + [best_name or "-",
-                            fmt_ratio(ratio(cairn, best)),
-                            fmt_ratio(ratio(cairn, value(rows, variant, case, "storescp"))),
-                            fmt_ratio(ratio(cairn, value(rows, variant, case, "orthanc")))])
+            line = ([case, VARIANT_TEXT[variant]]
+                    + [fmt(value(rows, variant, case, s)) for s in SERVERS]
+                    + [best_name or "-",
+                       fmt_ratio(ratio(cairn, best)),
+                       fmt_ratio(ratio(cairn, value(rows, variant, case, "storescp"))),
+                       fmt_ratio(ratio(cairn, value(rows, variant, case, "orthanc")))])
+            if floor:
+                null = value(rows, variant, case, FLOOR_SERVER)
+                line += [fmt(null), fmt_ratio(ratio(cairn, null))]
+            lines.append(line)
     return table(header, lines)
 
 
@@ -162,7 +171,8 @@ def main(argv):
             "always sets TCP_NODELAY. Cairn sets TCP_NODELAY and TCP_QUICKACK itself.",
             "",
             "## Association rate (associations/s: associate, C-ECHO, release)", "",
-            rate_table(rows, ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-c-1", "assoc-c-8"]),
+            rate_table(rows, ["assoc-echoscu-1", "assoc-echoscu-8", "assoc-c-1", "assoc-c-8"],
+                       floor=True),
             "",
             "## Small instances (instances/s, storescu, %s associations)" % "1, 4 and 8", "",
             rate_table(rows, ["small-1", "small-4", "small-8"]),

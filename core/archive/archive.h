@@ -5,12 +5,19 @@
  * A received instance is written to a temporary file under
  * <storage>/tmp/<node>/ while its PDVs arrive; the temporary file's name
  * encodes the final path. archive_commit then makes it durable in this
- * order: fsync of the file, a hard link at its final place, fsync of that
- * folder, index commit, and removal of the temporary name. Only after
- * that may a C-STORE be answered with success. After a crash, archive_open
- * finishes or undoes each commit left in the node's folder: a final file
- * the index references stays, any other is removed, so the tree holds
- * exactly the indexed instances.
+ * order: a hard link at its final place, one sync that makes the file's
+ * bytes, its inode and both names durable, index commit, and removal of
+ * the temporary name. The sync is a syncfs shared by the commits of
+ * concurrent associations (see archive_sync.c), and files of 8 MiB or
+ * more get their own fdatasync before the link. Only after that may a
+ * C-STORE be answered with success. After a crash, archive_open finishes
+ * or undoes each commit left in the node's folder: a final file the index
+ * references stays, any other is removed.
+ *
+ * NOTE: a crash between the link and the end of its sync can leave the
+ * final name on disk without the temporary one, because the file system
+ * may write the two folders in any order. Recovery cannot see such a file;
+ * it was never acknowledged, and `cairn check` reports it as an orphan.
  *
  * Final paths are <storage>/<h0h1>/<sha256 of the SOP Instance UID>.<random>.dcm,
  * where h0h1 is the first byte of the hash in hex: derived from a hash,

@@ -105,6 +105,9 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
     [PGIDX_PRUNE_PATIENT] = "DELETE FROM patient WHERE id = $1"
                             " AND NOT EXISTS (SELECT 1 FROM study WHERE patient = $1)",
     [PGIDX_CHECK_STORED] = "SELECT 1 FROM instance WHERE sop_uid = $1 AND path = $2",
+    /* Most stores run this once per kept sequence, so it is prepared. */
+    [PGIDX_SEQUENCE_KEPT] = "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
+                            " LIMIT 1",
 };
 
 _Static_assert(PGIDX_STMT_COUNT <= 64, "prepared statement bits must fit in 64 bits");

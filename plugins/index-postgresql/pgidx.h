@@ -53,6 +53,7 @@ typedef enum pgidx_stmt_id {
     PGIDX_PRUNE_STUDY,
     PGIDX_PRUNE_PATIENT,
     PGIDX_CHECK_STORED,
+    PGIDX_SEQUENCE_KEPT,
     PGIDX_STMT_COUNT
 } pgidx_stmt_id;
 

@@ -132,10 +132,7 @@ static cairn_status sequence_kept(const pgidx_backend *backend, pgidx_conn *conn
     PGresult *result = NULL;
     cairn_status status;
 
-    status = pgidx_exec(backend, conn,
-                        "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
-                        " LIMIT 1",
-                        3, values, &result);
+    status = pgidx_exec_fixed(backend, conn, PGIDX_SEQUENCE_KEPT, 3, values, &result);
     if (status != CAIRN_OK)
         return status;
 

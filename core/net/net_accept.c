@@ -21,17 +21,22 @@ enum { ACCEPT_BATCH = 32 };
  * minimum time between two warnings about it. */
 enum { ACCEPT_PAUSE_MS = 100, ACCEPT_WARN_INTERVAL_MS = 10000 };
 
+/*
+ * Linux copies TCP_NODELAY from the listening socket (net_listen.c sets
+ * it) to each accepted one, which saves a system call per association.
+ * Elsewhere it is set here. TCP_QUICKACK is left to the serve function,
+ * because the Upper Layer sets it on every socket it is given.
+ */
 static void set_socket_options(int fd, const log_ctx *ctx)
 {
+#ifdef __linux__
+    (void)fd;
+    (void)ctx;
+#else
     int on = 1;
 
-    /* Without TCP_NODELAY, peers that leave Nagle's algorithm on stall about
-     * 40 ms per message against delayed ACKs. */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
         log_warn(ctx, "setting TCP_NODELAY failed: %s", strerror(errno));
-#ifdef TCP_QUICKACK
-    if (setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on) != 0)
-        log_warn(ctx, "setting TCP_QUICKACK failed: %s", strerror(errno));
 #endif
 }
 
@@ -60,6 +65,7 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
     net_conn *conn;
     log_ctx ctx;
     bool dispatched;
+    net_worker *wake;
     size_t waiting;
     net_limits limits;
 
@@ -86,10 +92,13 @@ static void accept_conn(net_server *srv, const net_listener *listener, int fd,
 
     /* After the unlock a worker may already have finished and freed conn. */
     pthread_mutex_lock(&srv->lock);
-    dispatched = net_pool_dispatch(srv, conn);
+    dispatched = net_pool_dispatch(srv, conn, &wake);
     waiting = srv->queue.count;
     limits = srv->limits;
     pthread_mutex_unlock(&srv->lock);
+
+    if (wake != NULL)
+        net_pool_wake(wake);
 
     if (!dispatched)
         log_info(&ctx, "delayed: every worker is busy (max_associations %u); "

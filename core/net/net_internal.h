@@ -115,7 +115,16 @@ int net_listeners_update(const net_listener *old, size_t n_old,
 void net_listeners_close(net_listener *listeners, size_t n);
 
 /* Workers and reject threads (net_pool.c); the caller holds server->lock. */
-bool net_pool_dispatch(net_server *srv, net_conn *conn);
+
+/*
+ * Gives conn to an idle worker, to a new worker, or else to the queue
+ * (returns false). When an idle worker takes it, *wake is set to that
+ * worker and the caller signals it with net_pool_wake() after it unlocks,
+ * so the worker does not wake only to block on the lock; otherwise *wake
+ * is NULL.
+ */
+bool net_pool_dispatch(net_server *srv, net_conn *conn, net_worker **wake);
+void net_pool_wake(net_worker *w);
 void net_pool_reject(net_server *srv, net_conn *conn);
 void net_pool_wake_all(net_server *srv);
 void net_pool_join(net_server *srv);

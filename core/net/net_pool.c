@@ -110,10 +110,11 @@ static net_worker *new_worker(net_server *srv)
     return w;
 }
 
-bool net_pool_dispatch(net_server *srv, net_conn *conn)
+bool net_pool_dispatch(net_server *srv, net_conn *conn, net_worker **wake)
 {
     net_worker *w = NULL;
 
+    *wake = NULL;
     /* Workers left over from a higher max_associations stay idle. */
     if (srv->n_workers - srv->n_idle >= srv->limits.max_associations) {
         net_list_append(&srv->queue, conn);
@@ -125,7 +126,7 @@ bool net_pool_dispatch(net_server *srv, net_conn *conn)
         w->on_idle_stack = false;
         w->conn = conn;
         net_list_append(&srv->active, conn);
-        pthread_cond_signal(&w->wake);
+        *wake = w;
         return true;
     }
 
@@ -157,6 +158,14 @@ bool net_pool_dispatch(net_server *srv, net_conn *conn)
 
     net_list_append(&srv->queue, conn);
     return false;
+}
+
+/* Signalling without the lock is safe: the worker checks w->conn under the
+ * lock before it waits, and its condition variable lives until
+ * net_server_destroy(). A late signal is a spurious wake-up. */
+void net_pool_wake(net_worker *w)
+{
+    pthread_cond_signal(&w->wake);
 }
 
 static void *rejecter_main(void *opaque)

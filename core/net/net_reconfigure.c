@@ -117,8 +117,12 @@ int net_server_set_limits(net_server *srv, unsigned max_associations, unsigned m
     /* A higher limit serves connections that wait for a worker at once. */
     while (!srv->draining && srv->n_workers - srv->n_idle < max_associations &&
            (conn = net_list_pop(&srv->queue)) != NULL) {
-        if (!net_pool_dispatch(srv, conn))
+        net_worker *wake;
+
+        if (!net_pool_dispatch(srv, conn, &wake))
             break;
+        if (wake != NULL)
+            net_pool_wake(wake);
     }
     pthread_mutex_unlock(&srv->lock);
 

@@ -84,6 +84,8 @@ bool ul_input_pending(ul_assoc *assoc)
     if (a->rlen > 0 && a->rbuf[0] == UL_PDU_P_DATA_TF &&
         ul_p_data_next(a->rbuf, a->rlen, &next, &pdv))
         return true;
+    if (a->ahead_len > 0)
+        return true;
     return a->fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 

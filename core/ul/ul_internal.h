@@ -10,6 +10,10 @@
 #include "ul/ul.h"
 #include "ul/ul_fsm.h"
 
+/* Bytes a PDU header read may take from the socket: room for a C-ECHO-RQ,
+ * an A-RELEASE-RQ and a usual A-ASSOCIATE-RQ with their headers. */
+#define UL_READ_AHEAD 1024
+
 struct ul_assoc {
     int fd;
     ul_fsm fsm;
@@ -43,6 +47,11 @@ struct ul_assoc {
     size_t rbuf_cap;
     size_t rlen;
     size_t rnext;
+    /* Bytes received past the last read, at ahead[ahead_start..+ahead_len):
+     * a header read takes up to sizeof ahead, reads consume these first. */
+    uint8_t ahead[UL_READ_AHEAD];
+    size_t ahead_start;
+    size_t ahead_len;
     /* PDU boundaries are lost (PDU cut short or skipped): only raw reads. */
     bool desynced;
     /* Where ul_read_pdv_to puts data PDV payloads; NULL otherwise. The

@@ -64,23 +64,21 @@ void ul_io_tune_socket(int fd)
 }
 
 /*
- * Reads exactly n bytes. The first byte may take first_timeout_ms, each
- * later read rest_timeout_ms. Returns UL_OK, UL_TIMEOUT (*partial is true when
- * some bytes were read), UL_CLOSED. Each read is tried first and poll runs
- * only when no bytes are waiting, which saves a system call per read.
+ * Reads at least min and at most max bytes into buf and stores the count
+ * in *got, also on failure. The first byte may take first_timeout_ms,
+ * each later read rest_timeout_ms. Returns UL_OK, UL_TIMEOUT or UL_CLOSED.
+ * Each read is tried first and poll runs only when no bytes are waiting,
+ * which saves a system call per read.
  */
-static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
-                     unsigned rest_timeout_ms, bool *partial)
+static int recv_at_least(int fd, uint8_t *buf, size_t min, size_t max,
+                         unsigned first_timeout_ms, unsigned rest_timeout_ms, size_t *got)
 {
-    size_t got = 0;
-
-    *partial = false;
-    while (got < n) {
-        ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+    *got = 0;
+    while (*got < min) {
+        ssize_t r = recv(fd, buf + *got, max - *got, MSG_DONTWAIT);
 
         if (r > 0) {
-            got += (size_t)r;
-            *partial = true;
+            *got += (size_t)r;
             continue;
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
@@ -90,12 +88,72 @@ static int read_full(int fd, uint8_t *buf, size_t n, unsigned first_timeout_ms,
 
         /* Nothing waiting: acknowledge what arrived before blocking. */
         rearm_quickack(fd);
-        int w = wait_fd(fd, POLLIN, got == 0 ? first_timeout_ms : rest_timeout_ms);
+        int w = wait_fd(fd, POLLIN, *got == 0 ? first_timeout_ms : rest_timeout_ms);
         if (w == 0)
             return UL_TIMEOUT;
         if (w < 0)
             return UL_CLOSED;
     }
+    return UL_OK;
+}
+
+/* Moves up to n bytes read ahead into buf and returns how many. */
+static size_t take_ahead(ul_assoc *a, uint8_t *buf, size_t n)
+{
+    size_t count = a->ahead_len < n ? a->ahead_len : n;
+
+    memcpy(buf, a->ahead + a->ahead_start, count);
+    a->ahead_start += count;
+    a->ahead_len -= count;
+    if (a->ahead_len == 0)
+        a->ahead_start = 0;
+    return count;
+}
+
+/*
+ * Reads exactly n bytes, the ones read ahead first. The first byte may take
+ * first_timeout_ms, each later read rest_timeout_ms. Returns UL_OK,
+ * UL_TIMEOUT (*partial is true when some bytes were read), UL_CLOSED.
+ */
+static int read_full(ul_assoc *a, uint8_t *buf, size_t n, unsigned first_timeout_ms,
+                     unsigned rest_timeout_ms, bool *partial)
+{
+    size_t got = take_ahead(a, buf, n);
+    size_t more = 0;
+    int r = UL_OK;
+
+    if (got < n)
+        r = recv_at_least(a->fd, buf + got, n - got, n - got,
+                          got == 0 ? first_timeout_ms : rest_timeout_ms, rest_timeout_ms, &more);
+    *partial = got + more > 0;
+    return r;
+}
+
+/*
+ * Reads a PDU header. The same read takes as much as fits in a->ahead, so
+ * a short PDU (C-ECHO, A-RELEASE, most A-ASSOCIATE-RQ) costs one recv(2)
+ * instead of two. Returns as read_full() does.
+ */
+static int read_header(ul_assoc *a, uint8_t *header, unsigned first_timeout_ms,
+                       unsigned rest_timeout_ms, bool *partial)
+{
+    int r = UL_OK;
+
+    if (a->ahead_len < UL_PDU_HEADER_LEN) {
+        size_t got = 0;
+
+        memmove(a->ahead, a->ahead + a->ahead_start, a->ahead_len);
+        a->ahead_start = 0;
+        r = recv_at_least(a->fd, a->ahead + a->ahead_len, UL_PDU_HEADER_LEN - a->ahead_len,
+                          sizeof a->ahead - a->ahead_len,
+                          a->ahead_len == 0 ? first_timeout_ms : rest_timeout_ms,
+                          rest_timeout_ms, &got);
+        a->ahead_len += got;
+    }
+    *partial = a->ahead_len > 0;
+    if (r != UL_OK)
+        return r;
+    take_ahead(a, header, UL_PDU_HEADER_LEN);
     return UL_OK;
 }
 
@@ -447,7 +505,7 @@ static ul_event classify(ul_assoc *a, ul_decode_error *err)
 static int read_body(ul_assoc *a, uint8_t *buf, size_t n)
 {
     bool partial = false;
-    int r = read_full(a->fd, buf, n, a->params.dimse_timeout_ms, a->params.dimse_timeout_ms,
+    int r = read_full(a, buf, n, a->params.dimse_timeout_ms, a->params.dimse_timeout_ms,
                       &partial);
 
     if (r == UL_TIMEOUT)
@@ -519,8 +577,7 @@ static int read_pdu(ul_assoc *a, unsigned timeout_ms, ul_decode_error *err)
     a->rlen = 0;
     a->rnext = 0;
     a->streamed = false;
-    int r = read_full(a->fd, header, sizeof header, timeout_ms, a->params.dimse_timeout_ms,
-                      &partial);
+    int r = read_header(a, header, timeout_ms, a->params.dimse_timeout_ms, &partial);
     if (r == UL_TIMEOUT && partial)
         a->desynced = true;
     if (r != UL_OK)
@@ -555,7 +612,7 @@ static int read_pdu(ul_assoc *a, unsigned timeout_ms, ul_decode_error *err)
                       UL_PDU_HEADER_LEN + body_len, a->streamed ? ", payload to the sink" : "");
         return r;
     }
-    r = read_full(a->fd, a->rbuf + UL_PDU_HEADER_LEN, body_len, a->params.dimse_timeout_ms,
+    r = read_full(a, a->rbuf + UL_PDU_HEADER_LEN, body_len, a->params.dimse_timeout_ms,
                   a->params.dimse_timeout_ms, &partial);
     if (r == UL_TIMEOUT)
         a->desynced = true;
@@ -621,6 +678,11 @@ static int discard_bytes(ul_assoc *a, unsigned timeout_ms)
 {
     uint8_t scratch[4096];
 
+    if (a->ahead_len > 0) {
+        a->ahead_len = 0;
+        a->ahead_start = 0;
+        return UL_OK;
+    }
     int w = wait_fd(a->fd, POLLIN, timeout_ms);
     if (w == 0)
         return UL_TIMEOUT;

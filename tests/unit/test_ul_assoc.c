@@ -673,6 +673,31 @@ static void test_two_pdvs_in_one_pdu(void **state)
     assert_int_equal(peer.acc.bytes[1], 0x22);
 }
 
+/* Two PDUs in one segment: the header read takes both, the second is
+ * then read from what was read ahead. */
+static void test_two_pdus_in_one_write(void **state)
+{
+    raw_peer peer;
+    const uint8_t two[] = {4, 0, 0, 0, 0, 7, 0, 0, 0, 3, 1, 3, 0x11,
+                           4, 0, 0, 0, 0, 7, 0, 0, 0, 3, 3, 2, 0x22};
+
+    raw_start(&peer, SCENARIO_READ_TWO);
+    raw_associate(&peer);
+    raw_send(&peer, two, sizeof two);
+    pthread_join(peer.thread, NULL);
+    close(peer.fd);
+
+    assert_int_equal(peer.acc.final_result, UL_OK);
+    assert_int_equal(peer.acc.first.pctx_id, 1);
+    assert_true(peer.acc.first.command);
+    assert_int_equal(peer.acc.first.len, 1);
+    assert_int_equal(peer.acc.bytes[0], 0x11);
+    assert_int_equal(peer.acc.second.pctx_id, 3);
+    assert_false(peer.acc.second.command);
+    assert_int_equal(peer.acc.second.len, 1);
+    assert_int_equal(peer.acc.bytes[1], 0x22);
+}
+
 /* A data PDV that fills its PDU goes to the sink, split over its pieces. */
 static void test_sink_receives_payload(void **state)
 {
@@ -731,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_unknown_pdu_type_aborts),
         cmocka_unit_test(test_truncated_pdu_closed),
         cmocka_unit_test(test_two_pdvs_in_one_pdu),
+        cmocka_unit_test(test_two_pdus_in_one_write),
         cmocka_unit_test(test_sink_receives_payload),
         cmocka_unit_test(test_sink_failure_drops_rest),
     };

@@ -686,6 +686,21 @@ static int check_writeback(int fd)
                                          SYNC_FILE_RANGE_WAIT_AFTER);
 }
 
+typedef struct solo_commit {
+    int file_fd;
+    int folder_fd;
+} solo_commit;
+
+/* Makes one linked file durable on its own: its bytes and inode, then its new name. */
+static int sync_solo_commit(void *arg)
+{
+    const solo_commit *commit = arg;
+
+    if (fdatasync(commit->file_fd) != 0 || fsync(commit->folder_fd) != 0)
+        return errno;
+    return 0;
+}
+
 /* Deletes a file the index no longer references; rel comes from our own index. */
 static void remove_replaced_file(archive *ar, const char *rel, const log_ctx *log)
 {
@@ -708,6 +723,7 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     char *replaced = NULL;
     int leaf_fd = -1;
     int sync_error;
+    solo_commit solo;
     bool linked = false;
     cairn_status result = CAIRN_OK;
     struct timespec now;
@@ -744,10 +760,12 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     /*
      * 3. One file system sync, shared with the commits of other
      * associations, makes the bytes, the inode and both names durable.
+     * A commit alone syncs its file and folder only.
      * The check of this file's own writeback errors catches a failure
      * that an earlier sync of a batch without this file reported.
      */
-    sync_error = archive_sync_wait(ar->sync, NULL);
+    solo = (solo_commit){.file_fd = tmp->fd, .folder_fd = leaf_fd};
+    sync_error = archive_sync_wait(ar->sync, sync_solo_commit, &solo, NULL);
     if (sync_error == 0 && check_writeback(tmp->fd) != 0)
         sync_error = errno;
     if (sync_error != 0) {

@@ -8,8 +8,9 @@
  * order: a hard link at its final place, one sync that makes the file's
  * bytes, its inode and both names durable, index commit, and removal of
  * the temporary name. The sync is a syncfs shared by the commits of
- * concurrent associations (see archive_sync.c), and files of 8 MiB or
- * more get their own fdatasync before the link. Only after that may a
+ * concurrent associations (see archive_sync.c), or a fdatasync of the
+ * file and a fsync of its folder for a commit that is alone. Files of
+ * 8 MiB or more get their own fdatasync before the link. Only after that may a
  * C-STORE be answered with success. After a crash, archive_open finishes
  * or undoes each commit left in the node's folder: a final file the index
  * references stays, any other is removed.

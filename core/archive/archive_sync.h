@@ -24,10 +24,14 @@ void archive_sync_destroy(archive_sync *sync);
 /*
  * Waits for a sync that starts after this call, running it on the calling
  * thread when none is in progress. Returns that sync's result (0 or an
- * errno value), which every waiter of the same batch gets. When batch is
- * not NULL it receives the sync's number, counted from 1.
+ * errno value), which every waiter of the same batch gets. When the
+ * caller's batch contains only the caller and solo_fn is not NULL, the
+ * batch runs solo_fn(solo_arg) in place of the shared sync, so solo_fn
+ * must make the caller's own commit durable. When batch is not NULL it
+ * receives the sync's number, counted from 1.
  */
-int archive_sync_wait(archive_sync *sync, uint64_t *batch);
+int archive_sync_wait(archive_sync *sync, archive_sync_fn solo_fn, void *solo_arg,
+                      uint64_t *batch);
 
 /* Returns how many callers wait for the next sync (for tests). */
 unsigned archive_sync_waiting(archive_sync *sync);

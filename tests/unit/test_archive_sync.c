@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The group commit barrier of instance files (archive_sync_wait) with a
- * test function in place of the file system sync: a lone caller runs the
- * sync on its own thread, callers that register during a sync share the
- * next one, every caller of a failed sync gets its error and no other
- * caller does, and many threads each get the result of a sync that
- * started after they registered.
+ * The group commit barrier of instance files (archive_sync_wait), with a
+ * test function in place of the file system sync. A lone caller runs the
+ * sync on its own thread, or its solo function when it passes one.
+ * Callers that register during a sync share the next one. Every caller of
+ * a failed sync gets its error and no other caller does, and many threads
+ * each get the result of a sync that started after they registered.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,7 +138,7 @@ static void *run_waiter(void *arg)
 {
     waiter_run *run = arg;
 
-    run->result = archive_sync_wait(run->sync, &run->batch);
+    run->result = archive_sync_wait(run->sync, NULL, NULL, &run->batch);
     return NULL;
 }
 
@@ -154,7 +154,7 @@ static void lone_caller_syncs_on_own_thread(void **state)
     assert_non_null(sync);
 
     for (uint64_t i = 1; i <= 3; i++) {
-        assert_int_equal(archive_sync_wait(sync, &batch), 0);
+        assert_int_equal(archive_sync_wait(sync, NULL, NULL, &batch), 0);
         assert_int_equal(batch, i);
         assert_true(pthread_equal(fs.last_thread, pthread_self()));
     }
@@ -176,9 +176,9 @@ static void lone_caller_gets_sync_error(void **state)
     sync = archive_sync_create(fake_sync, &fs);
     assert_non_null(sync);
 
-    assert_int_equal(archive_sync_wait(sync, NULL), 0);
-    assert_int_equal(archive_sync_wait(sync, NULL), EIO);
-    assert_int_equal(archive_sync_wait(sync, NULL), 0);
+    assert_int_equal(archive_sync_wait(sync, NULL, NULL, NULL), 0);
+    assert_int_equal(archive_sync_wait(sync, NULL, NULL, NULL), EIO);
+    assert_int_equal(archive_sync_wait(sync, NULL, NULL, NULL), 0);
 
     archive_sync_destroy(sync);
     fake_destroy(&fs);
@@ -247,7 +247,7 @@ static void *run_stress(void *arg)
     for (int round = 0; round < STRESS_ROUNDS; round++) {
         uint64_t started_before = fake_calls(run->fs);
         uint64_t batch = 0;
-        int result = archive_sync_wait(run->sync, &batch);
+        int result = archive_sync_wait(run->sync, NULL, NULL, &batch);
         int expected = batch % STRESS_FAIL_EVERY == 0 ? EIO : 0;
 
         if (result != expected)
@@ -299,6 +299,54 @@ static void many_threads_each_get_their_batch_result(void **state)
     fake_destroy(&fs);
 }
 
+static int count_solo(void *arg)
+{
+    int *calls = arg;
+
+    (*calls)++;
+    return *calls == 2 ? EIO : 0;
+}
+
+/* A lone caller runs its solo function; callers that share a sync do not. */
+static void batch_of_one_runs_solo_sync(void **state)
+{
+    fake_fs fs;
+    archive_sync *sync;
+    int solo_calls = 0;
+    pthread_t threads[3];
+    waiter_run runs[3];
+
+    (void)state;
+    fake_init(&fs);
+    sync = archive_sync_create(fake_sync, &fs);
+    assert_non_null(sync);
+
+    assert_int_equal(archive_sync_wait(sync, count_solo, &solo_calls, NULL), 0);
+    assert_int_equal(archive_sync_wait(sync, count_solo, &solo_calls, NULL), EIO);
+    assert_int_equal(solo_calls, 2);
+    assert_int_equal(fake_calls(&fs), 0);
+
+    /* A leads a shared sync that blocks, so B and C form a batch of two. */
+    fs.hold = true;
+    for (int i = 0; i < 3; i++)
+        runs[i] = (waiter_run){.sync = sync, .result = -1};
+    assert_int_equal(pthread_create(&threads[0], NULL, run_waiter, &runs[0]), 0);
+    assert_true(wait_in_sync(&fs));
+    assert_int_equal(pthread_create(&threads[1], NULL, run_waiter, &runs[1]), 0);
+    assert_int_equal(pthread_create(&threads[2], NULL, run_waiter, &runs[2]), 0);
+    assert_true(wait_waiting(sync, 2));
+    release_hold(&fs);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(runs[i].result, 0);
+    }
+    assert_int_equal(fake_calls(&fs), 2);
+    assert_int_equal(solo_calls, 2);
+
+    archive_sync_destroy(sync);
+    fake_destroy(&fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +354,7 @@ int main(void)
         cmocka_unit_test(lone_caller_gets_sync_error),
         cmocka_unit_test(failed_batch_fails_only_its_waiters),
         cmocka_unit_test(many_threads_each_get_their_batch_result),
+        cmocka_unit_test(batch_of_one_runs_solo_sync),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,6 +179,7 @@ static int serve(runtime *rt, plugin_registry *plugins, const char *level_overri
     if (archive_open_node(conf->storage_path, conf->node.name, &index->ops, index->backend_state,
                           &ar) != 0)
         goto out;
+    archive_set_sync_per_file(ar, strcmp(conf->storage_sync, "file") == 0);
     archive_detached_attach(ar, rt);
 
     env = (assoc_env){.runtime = rt, .conf = conf, .plugins = plugins, .archive = ar};

@@ -68,6 +68,7 @@ struct archive {
     char tmp_folder[80];   /* "tmp/<node>", relative to root */
     int folder_fd[HASH_FOLDERS];
     archive_sync *sync;    /* group commit of instance files */
+    bool sync_per_file;    /* storage.sync = "file": no shared sync */
     const cairn_index_ops *ops;
     void *db;
 };
@@ -388,6 +389,11 @@ void archive_close(archive *ar)
     close_folders(ar);
     free(ar->root);
     free(ar);
+}
+
+void archive_set_sync_per_file(archive *ar, bool per_file)
+{
+    ar->sync_per_file = per_file;
 }
 
 const char *archive_storage_path(const archive *ar)
@@ -760,12 +766,16 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     /*
      * 3. One file system sync, shared with the commits of other
      * associations, makes the bytes, the inode and both names durable.
-     * A commit alone syncs its file and folder only.
+     * A commit alone, or every commit under storage.sync = "file", syncs
+     * its file and folder only.
      * The check of this file's own writeback errors catches a failure
      * that an earlier sync of a batch without this file reported.
      */
     solo = (solo_commit){.file_fd = tmp->fd, .folder_fd = leaf_fd};
-    sync_error = archive_sync_wait(ar->sync, sync_solo_commit, &solo, NULL);
+    if (ar->sync_per_file)
+        sync_error = sync_solo_commit(&solo);
+    else
+        sync_error = archive_sync_wait(ar->sync, sync_solo_commit, &solo, NULL);
     if (sync_error == 0 && check_writeback(tmp->fd) != 0)
         sync_error = errno;
     if (sync_error != 0) {

@@ -27,6 +27,7 @@
 #ifndef CAIRN_ARCHIVE_H
 #define CAIRN_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cairn/cairn.h>
@@ -50,6 +51,14 @@ int archive_open(const char *storage_path, const cairn_index_ops *ops, void *bac
 int archive_open_node(const char *storage_path, const char *node, const cairn_index_ops *ops,
                       void *backend_state, archive **out);
 void archive_close(archive *ar);
+
+/*
+ * Selects how commits make files durable (storage.sync). With false, the
+ * default, concurrent commits share one syncfs. With true, each commit
+ * gets a fdatasync of its file and a fsync of its folder. Call it before
+ * the first commit.
+ */
+void archive_set_sync_per_file(archive *ar, bool per_file);
 
 const char *archive_storage_path(const archive *ar);
 const cairn_index_ops *archive_index_ops(const archive *ar);

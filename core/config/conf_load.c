@@ -29,7 +29,7 @@ static const char *const top_level_keys[] = {
     "plugin_directory", "plugins", "aes", "remotes", "api", "node",
 };
 static const char *const log_keys[] = {"level"};
-static const char *const storage_keys[] = {"path"};
+static const char *const storage_keys[] = {"path", "sync"};
 static const char *const index_keys[] = {"plugin"};
 static const char *const dataset_keys[] = {"max_sequence_depth"};
 
@@ -104,10 +104,12 @@ static int load_storage(const conf_report *report, cairn_conf *conf,
 {
     const config_setting_t *group;
     const char *path;
+    const char *sync;
 
     if (conf_read_group(report, root, "", "storage", &group) != 0 ||
-        conf_check_keys(report, group, "storage", storage_keys, 1, NULL, 0) != 0 ||
-        conf_read_string(report, group, "storage", "path", NULL, &path) != 0)
+        conf_check_keys(report, group, "storage", storage_keys, 2, NULL, 0) != 0 ||
+        conf_read_string(report, group, "storage", "path", NULL, &path) != 0 ||
+        conf_read_string(report, group, "storage", "sync", "batch", &sync) != 0)
         return -1;
 
     if (path == NULL)
@@ -117,9 +119,14 @@ static int load_storage(const conf_report *report, cairn_conf *conf,
         return conf_error(report, config_setting_get_member(group, "path"), "storage.path",
                           "the path is empty");
 
+    if (strcmp(sync, "batch") != 0 && strcmp(sync, "file") != 0)
+        return conf_error(report, config_setting_get_member(group, "sync"), "storage.sync",
+                          "invalid value \"%s\": use \"batch\" or \"file\"", sync);
+
     conf->storage_path = conf_resolve_path(conf, path);
-    if (conf->storage_path == NULL)
-        return conf_error(report, group, "storage.path", "out of memory");
+    conf->storage_sync = strdup(sync);
+    if (conf->storage_path == NULL || conf->storage_sync == NULL)
+        return conf_error(report, group, "storage", "out of memory");
     return 0;
 }
 
@@ -410,6 +417,7 @@ void conf_destroy(cairn_conf *conf)
 
     conf_free_strings(conf->network.transfer_syntaxes, conf->network.n_transfer_syntaxes);
     free(conf->storage_path);
+    free(conf->storage_sync);
     free(conf->index_plugin);
     free(conf->plugin_directory);
     if (conf->internal != NULL) {

@@ -165,6 +165,9 @@ int runtime_check_restart_settings(const cairn_conf *started, const cairn_conf *
     if (compare_string(next, "index.plugin", started->index_plugin, next->index_plugin, err,
                        errlen) != 0)
         return -1;
+    if (compare_string(next, "storage.sync", started->storage_sync, next->storage_sync, err,
+                       errlen) != 0)
+        return -1;
     return compare_string(next, "storage.path", started->storage_path, next->storage_path, err,
                           errlen);
 }

@@ -52,6 +52,8 @@ static const struct bad_case bad_cases[] = {
     {"syntax error", "syntax_error.conf", "syntax_error.conf:11:", "syntax error"},
     {"missing storage.path", "missing_storage_path.conf", "missing_storage_path.conf:2:",
      "storage.path: missing required setting"},
+    {"invalid storage.sync", "bad_storage_sync.conf", "bad_storage_sync.conf:3:",
+     "storage.sync: invalid value \"fast\": use \"batch\" or \"file\""},
     {"blank AE title", "blank_ae_title.conf", "blank_ae_title.conf:8:",
      "aes[0].title: invalid AE title \"    \": it contains only spaces"},
     {"AE title too long", "long_ae_title.conf", "long_ae_title.conf:8:",
@@ -146,6 +148,7 @@ static void test_minimal_config_defaults(void **state)
 
     (void)state;
     assert_string_equal(conf->storage_path, CONFIG_DIR "/storage");
+    assert_string_equal(conf->storage_sync, "batch");
     assert_string_equal(conf->aes[0].bind, "0.0.0.0");
     assert_int_equal(conf->network.max_wait, 30);
     assert_int_equal(conf->network.artim_timeout, 30);

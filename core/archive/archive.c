@@ -327,6 +327,7 @@ int archive_open_node(const char *storage_path, const char *node, const cairn_in
     for (unsigned i = 0; i < HASH_FOLDERS; i++)
         ar->folder_fd[i] = -1;
     ar->ops = ops;
+    ar->sync_per_file = true;
 
     if (mkdir_parents(storage_path) != 0) {
         log_error(NULL, "archive: cannot create storage folder %s: %s", storage_path,
@@ -668,14 +669,14 @@ static cairn_status status_from_errno(int err)
 }
 
 /*
- * Writes a large file's data and metadata with its own fdatasync before
- * the shared sync, so that sync does not write megabytes for one commit
- * while the other commits of its batch wait. This also makes the
- * temporary name durable before the final link.
+ * Makes the file's data, metadata and temporary name durable before the
+ * link when commits sync per file. A large file gets this too before the
+ * shared sync, so that sync does not write megabytes for one commit while
+ * the other commits of its batch wait.
  */
-static int sync_large_file(const archive_tmp *tmp)
+static int sync_file_before_link(const archive *ar, const archive_tmp *tmp)
 {
-    if (tmp->size < TMP_DIRECT_AFTER)
+    if (!ar->sync_per_file && tmp->size < TMP_DIRECT_AFTER)
         return 0;
     return fdatasync(tmp->fd);
 }
@@ -737,7 +738,7 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     uint64_t started_us;
 
     /* 1. The bytes reach the file. */
-    if (archive_tmp_flush(tmp) != 0 || sync_large_file(tmp) != 0) {
+    if (archive_tmp_flush(tmp) != 0 || sync_file_before_link(ar, tmp) != 0) {
         result = status_from_errno(errno);
         log_error(log, "archive: cannot write %s: %s", tmp->path, strerror(errno));
         goto out;
@@ -766,14 +767,14 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     /*
      * 3. One file system sync, shared with the commits of other
      * associations, makes the bytes, the inode and both names durable.
-     * A commit alone, or every commit under storage.sync = "file", syncs
-     * its file and folder only.
+     * A commit alone syncs its file and folder only. Under storage.sync =
+     * "file" the file was synced before the link, and only the folder is.
      * The check of this file's own writeback errors catches a failure
      * that an earlier sync of a batch without this file reported.
      */
     solo = (solo_commit){.file_fd = tmp->fd, .folder_fd = leaf_fd};
     if (ar->sync_per_file)
-        sync_error = sync_solo_commit(&solo);
+        sync_error = fsync(leaf_fd) == 0 ? 0 : errno;
     else
         sync_error = archive_sync_wait(ar->sync, sync_solo_commit, &solo, NULL);
     if (sync_error == 0 && check_writeback(tmp->fd) != 0)

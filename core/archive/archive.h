@@ -5,20 +5,22 @@
  * A received instance is written to a temporary file under
  * <storage>/tmp/<node>/ while its PDVs arrive; the temporary file's name
  * encodes the final path. archive_commit then makes it durable in this
- * order: a hard link at its final place, one sync that makes the file's
- * bytes, its inode and both names durable, index commit, and removal of
- * the temporary name. The sync is a syncfs shared by the commits of
- * concurrent associations (see archive_sync.c), or a fdatasync of the
- * file and a fsync of its folder for a commit that is alone. Files of
- * 8 MiB or more get their own fdatasync before the link. Only after that may a
- * C-STORE be answered with success. After a crash, archive_open finishes
+ * order: fdatasync of the file, a hard link at its final place, fsync of
+ * that folder, index commit, and removal of the temporary name. Under
+ * storage.sync = "batch", the link comes first and one sync then makes
+ * the file's bytes, its inode and both names durable: a syncfs shared by
+ * the commits of concurrent associations (see archive_sync.c), or the
+ * fdatasync and fsync for a commit that is alone. There, files of 8 MiB
+ * or more still get their fdatasync before the link. Only after that may
+ * a C-STORE be answered with success. After a crash, archive_open finishes
  * or undoes each commit left in the node's folder: a final file the index
  * references stays, any other is removed.
  *
- * NOTE: a crash between the link and the end of its sync can leave the
- * final name on disk without the temporary one, because the file system
- * may write the two folders in any order. Recovery cannot see such a file;
- * it was never acknowledged, and `cairn check` reports it as an orphan.
+ * NOTE: under "batch", a crash between the link and the end of its sync
+ * can leave the final name on disk without the temporary one, because the
+ * file system may write the two folders in any order. Recovery cannot see
+ * such a file. It was never acknowledged, and `cairn check` reports it as
+ * an orphan.
  *
  * Final paths are <storage>/<h0h1>/<sha256 of the SOP Instance UID>.<random>.dcm,
  * where h0h1 is the first byte of the hash in hex: derived from a hash,
@@ -53,10 +55,10 @@ int archive_open_node(const char *storage_path, const char *node, const cairn_in
 void archive_close(archive *ar);
 
 /*
- * Selects how commits make files durable (storage.sync). With false, the
- * default, concurrent commits share one syncfs. With true, each commit
- * gets a fdatasync of its file and a fsync of its folder. Call it before
- * the first commit.
+ * Selects how commits make files durable (storage.sync). With true, the
+ * default, each commit gets a fdatasync of its file before the link and a
+ * fsync of its folder after it. With false, concurrent commits share one
+ * syncfs after their links. Call it before the first commit.
  */
 void archive_set_sync_per_file(archive *ar, bool per_file);
 

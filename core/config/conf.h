@@ -139,7 +139,7 @@ typedef struct cairn_conf {
     char *dir;                /* absolute folder of that file */
     int log_level;            /* an enum log_level value (util/log.h) */
     char *storage_path;       /* absolute */
-    char *storage_sync;       /* "batch" (the default) or "file" */
+    char *storage_sync;       /* "file" (the default) or "batch" */
     char *index_plugin;       /* an enabled member of `plugins` */
     conf_network network;
     int max_sequence_depth;   /* dataset nesting limit, 1..64 */

@@ -109,7 +109,7 @@ static int load_storage(const conf_report *report, cairn_conf *conf,
     if (conf_read_group(report, root, "", "storage", &group) != 0 ||
         conf_check_keys(report, group, "storage", storage_keys, 2, NULL, 0) != 0 ||
         conf_read_string(report, group, "storage", "path", NULL, &path) != 0 ||
-        conf_read_string(report, group, "storage", "sync", "batch", &sync) != 0)
+        conf_read_string(report, group, "storage", "sync", "file", &sync) != 0)
         return -1;
 
     if (path == NULL)

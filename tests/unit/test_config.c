@@ -148,7 +148,7 @@ static void test_minimal_config_defaults(void **state)
 
     (void)state;
     assert_string_equal(conf->storage_path, CONFIG_DIR "/storage");
-    assert_string_equal(conf->storage_sync, "batch");
+    assert_string_equal(conf->storage_sync, "file");
     assert_string_equal(conf->aes[0].bind, "0.0.0.0");
     assert_int_equal(conf->network.max_wait, 30);
     assert_int_equal(conf->network.artim_timeout, 30);

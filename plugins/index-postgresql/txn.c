@@ -14,7 +14,10 @@
  *   - a lost connection while COMMIT was on its way: the outcome is not
  *     known. The verify function queries the server on a new connection
  *     for the transaction's change. When the change is there the call
- *     succeeds, and otherwise it runs again.
+ *     succeeds, and otherwise it runs again. The check waits for the
+ *     server longer than reconnect_window (VERIFY_WINDOW_MS at least):
+ *     failing a store whose row may be committed would have the host
+ *     remove a file the index then points to.
  *
  * A body must therefore be safe to run more than once: it resets its
  * outputs when it starts.
@@ -26,6 +29,12 @@
 
 /* Runs of a transaction that lost to another one, before giving up. */
 #define MAX_CONFLICT_RUNS 8
+
+/*
+ * Least time the check of an unanswered COMMIT waits for the server to
+ * answer; a server restart usually fits in it.
+ */
+#define VERIFY_WINDOW_MS 60000
 
 /* Pause between attempts to reach a server that went away. */
 #define RECONNECT_PAUSE_MS 200
@@ -135,8 +144,11 @@ static cairn_status run(pgidx_index *index, const char *what, run_mode mode,
 
         if (failure == PGIDX_FAILED_CONNECTION && committing && verify != NULL) {
             bool committed = false;
+            int64_t window = backend->reconnect_window_ms > VERIFY_WINDOW_MS
+                                 ? backend->reconnect_window_ms
+                                 : VERIFY_WINDOW_MS;
 
-            status = verify_commit(index, verify, arg, deadline, &committed);
+            status = verify_commit(index, verify, arg, now_ms() + window, &committed);
             if (status != CAIRN_OK)
                 return status;
             if (committed) {

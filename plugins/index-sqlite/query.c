@@ -3,9 +3,12 @@
  * Running a query (cairn_index_ops.query) on a reader connection. The rows
  * come from one SELECT that joins the levels down to the query level and
  * carries every matching condition (index-common/query_match.c). With
- * max_matches set, a count of at most max_matches + 1 rows runs first,
- * with the same conditions and in the same read transaction, so that the
- * query fails with CAIRN_ERR_LIMIT before any row reaches the callback.
+ * max_matches set, that SELECT is limited to max_matches + 1 rows and
+ * wrapped in one that adds their count as a last column, so the first
+ * row tells whether the query fails with CAIRN_ERR_LIMIT before any row
+ * reaches the callback. The rows are matched once, not once for a count
+ * and again for the values; SQLite keeps the limited rows aside to count
+ * them, so the wrapper holds at most max_matches + 1 of them.
  *
  * Sequence keys (index-common/query_seq.c) add conditions to the same
  * WHERE clause, and each one of the query level or above adds a column
@@ -112,19 +115,6 @@ static sqlite3_stmt *prepare(const sqlidx_backend *backend, sqlidx_conn *conn, c
     return stmt;
 }
 
-/* Runs a constant statement of this file, such as BEGIN. */
-static cairn_status exec(const sqlidx_backend *backend, sqlidx_conn *conn, const char *sql)
-{
-    int rc = sqlite3_exec(conn->db, sql, NULL, NULL, NULL);
-
-    if (rc != SQLITE_OK) {
-        sqlidx_log(backend, CAIRN_LOG_ERROR, "index query: \"%s\" failed: %s", sql,
-                   sqlite3_errmsg(conn->db));
-        return sqlidx_status_from_sqlite(rc);
-    }
-    return CAIRN_OK;
-}
-
 /* Logs a failed step of stmt and returns its status. */
 static cairn_status step_failed(const sqlidx_backend *backend, sqlidx_conn *conn, int rc)
 {
@@ -134,40 +124,15 @@ static cairn_status step_failed(const sqlidx_backend *backend, sqlidx_conn *conn
     return status != CAIRN_OK ? status : CAIRN_ERR_DATABASE;
 }
 
-/* Counts the matching rows, at most limit of them, into *count. */
-static cairn_status count_matches(const sqlidx_backend *backend, sqlidx_conn *conn,
-                                  const query_sql *match, int64_t limit, int64_t *count)
-{
-    char *text = NULL;
-    sqlite3_stmt *stmt = NULL;
-    cairn_status status = CAIRN_OK;
-    int rc;
-
-    if (asprintf(&text, "SELECT count(*) FROM (SELECT 1%s LIMIT ?)", match->text) < 0)
-        return CAIRN_ERR_NO_MEMORY;
-    stmt = prepare(backend, conn, text, NULL, match);
-    if (stmt == NULL) {
-        status = CAIRN_ERR_DATABASE;
-        goto out;
-    }
-    sqlite3_bind_int64(stmt, (int)match->param_count + 1, limit);
-
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(stmt, 0);
-    else
-        status = step_failed(backend, conn, rc);
-
-out:
-    release(stmt);
-    free(text);
-    return status;
-}
-
-/* Selects the matching rows and hands each to fn until it returns non-zero. */
+/*
+ * Selects the matching rows and hands each to fn until it returns
+ * non-zero. With limit above 0, more than limit - 1 matches fail the
+ * query with CAIRN_ERR_LIMIT before the first row is handed over.
+ */
 static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *conn,
                                     const cairn_index_query *query, const query_seq_keys *seq_keys,
-                                    const query_sql *match, cairn_index_row_fn fn, void *arg)
+                                    const query_sql *match, int64_t limit,
+                                    cairn_index_row_fn fn, void *arg)
 {
     cairn_index_level level = query->level;
     query_backend shared = {.self = backend->self, .api = backend->api};
@@ -188,8 +153,10 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
         status = CAIRN_ERR_NO_MEMORY;
     if (status != CAIRN_OK)
         goto out;
-    if (asprintf(&text, "SELECT %s%s%s ORDER BY %s", columns, seq_columns.text, match->text,
-                 sqlidx_query_dialect.level_order[level]) < 0) {
+    if (asprintf(&text, "%sSELECT %s%s%s ORDER BY %s%s",
+                 limit > 0 ? "SELECT *, count(*) OVER () FROM (" : "", columns,
+                 seq_columns.text, match->text, sqlidx_query_dialect.level_order[level],
+                 limit > 0 ? " LIMIT ?)" : "") < 0) {
         text = NULL;
         status = CAIRN_ERR_NO_MEMORY;
         goto out;
@@ -200,8 +167,14 @@ static cairn_status deliver_matches(const sqlidx_backend *backend, sqlidx_conn *
         status = CAIRN_ERR_DATABASE;
         goto out;
     }
+    if (limit > 0)
+        sqlite3_bind_int64(stmt, (int)(seq_columns.param_count + match->param_count) + 1, limit);
 
     while (!stop && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (limit > 0 && sqlite3_column_int64(stmt, sqlite3_column_count(stmt) - 1) >= limit) {
+            status = CAIRN_ERR_LIMIT;
+            goto out;
+        }
         status = sqlidx_deliver_row(backend, stmt, level, query_seq_add_to_row, &seq_row, fn,
                                     arg, &stop);
         if (status != CAIRN_OK)
@@ -224,7 +197,6 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
     query_sql match = {.dialect = &sqlidx_query_dialect};
     query_seq_keys seq_keys = {.count = 0};
     int64_t limit = 0;
-    int64_t count = 0;
     cairn_status status;
 
     if (query == NULL || fn == NULL || query->struct_size < sizeof(cairn_index_query) ||
@@ -238,21 +210,10 @@ cairn_status sqlidx_query(const sqlidx_backend *backend, sqlidx_conn *conn,
     if (status != CAIRN_OK)
         goto out;
 
-    /* One read transaction, so the count and the rows see the same snapshot. */
-    status = exec(backend, conn, "BEGIN");
-    if (status != CAIRN_OK)
-        goto out;
-
-    if (query->max_matches > 0) {
+    if (query->max_matches > 0)
         limit = query->max_matches < (uint64_t)INT64_MAX ? (int64_t)query->max_matches + 1
                                                          : INT64_MAX;
-        status = count_matches(backend, conn, &match, limit, &count);
-        if (status == CAIRN_OK && (uint64_t)count > query->max_matches)
-            status = CAIRN_ERR_LIMIT;
-    }
-    if (status == CAIRN_OK)
-        status = deliver_matches(backend, conn, query, &seq_keys, &match, fn, arg);
-    exec(backend, conn, "COMMIT");
+    status = deliver_matches(backend, conn, query, &seq_keys, &match, limit, fn, arg);
 
 out:
     query_sql_free(&match);

@@ -21,36 +21,27 @@
  * PDU layouts follow PS3.8 section 9.3, the C-FIND command set PS3.7
  * section 9.1.2 and 9.3.2. The socket sets TCP_NODELAY. HOST is a numeric
  * IPv4 or IPv6 address. Built by bench/run_qr.sh with the system C
- * compiler; it uses only libc.
+ * compiler; it uses only libc and dicom_wire.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "dicom_wire.h"
 
 #define FIND_STUDY_ROOT "1.2.840.10008.5.1.4.1.2.2.1"
 #define IMPLICIT_LE "1.2.840.10008.1.2"
-#define APPLICATION_CONTEXT "1.2.840.10008.3.1.1.1"
 #define IMPLEMENTATION_CLASS "1.2.826.0.1.3680043.10.999.1"
 #define MAX_PDU_BODY (1u << 20) /* the maximum PDU length this client offers */
 #define MAX_COMMAND 65536       /* a response command set longer than this is invalid */
 #define MAX_ELEMENTS 64
 #define MAX_REQUESTS 1000000
-
-typedef struct buffer {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
-} buffer;
 
 typedef struct keyword {
     const char *name;
@@ -82,157 +73,31 @@ static const uint32_t SERIES_KEYS[] = {0x00080060, 0x0020000D, 0x0020000E, 0x002
 static const uint32_t IMAGE_KEYS[] = {0x00080016, 0x00080018, 0x0020000D, 0x0020000E,
                                       0x00200013, 0};
 
-static double now_seconds(void)
+static void build_associate_rq(wire_buffer *b, const char *called)
 {
-    struct timespec ts;
+    const wire_association association = {
+        .called_ae = called,
+        .calling_ae = "BENCHFIND",
+        .abstract_syntax = FIND_STUDY_ROOT,
+        .transfer_syntax = IMPLICIT_LE,
+        .max_pdu_length = MAX_PDU_BODY,
+        .implementation_class = IMPLEMENTATION_CLASS,
+    };
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void put_bytes(buffer *b, const void *data, size_t len)
-{
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-
-        while (cap < b->len + len)
-            cap *= 2;
-        b->data = realloc(b->data, cap);
-        if (b->data == NULL) {
-            perror("find_rate: realloc");
-            exit(2);
-        }
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-}
-
-static void put_u8(buffer *b, uint8_t v)
-{
-    put_bytes(b, &v, 1);
-}
-
-static void put_be16(buffer *b, uint16_t v)
-{
-    put_u8(b, (uint8_t)(v >> 8));
-    put_u8(b, (uint8_t)v);
-}
-
-static void put_be32(buffer *b, uint32_t v)
-{
-    put_be16(b, (uint16_t)(v >> 16));
-    put_be16(b, (uint16_t)v);
-}
-
-static void put_le16(buffer *b, uint16_t v)
-{
-    put_u8(b, (uint8_t)v);
-    put_u8(b, (uint8_t)(v >> 8));
-}
-
-static void put_le32(buffer *b, uint32_t v)
-{
-    put_le16(b, (uint16_t)v);
-    put_le16(b, (uint16_t)(v >> 16));
-}
-
-static void set_be16(buffer *b, size_t at, size_t v)
-{
-    b->data[at] = (uint8_t)(v >> 8);
-    b->data[at + 1] = (uint8_t)v;
-}
-
-static void set_be32(buffer *b, size_t at, size_t v)
-{
-    set_be16(b, at, v >> 16);
-    set_be16(b, at + 2, v & 0xFFFF);
-}
-
-/* A sub-item of A-ASSOCIATE-RQ: type, reserved byte, 16-bit length, text. */
-static void put_item(buffer *b, uint8_t type, const char *text)
-{
-    put_u8(b, type);
-    put_u8(b, 0);
-    put_be16(b, (uint16_t)strlen(text));
-    put_bytes(b, text, strlen(text));
-}
-
-/* Writes a 16-byte AE title field, padded with spaces. */
-static void put_ae(buffer *b, const char *title)
-{
-    char field[16];
-    size_t len = strlen(title);
-
-    memset(field, ' ', sizeof field);
-    memcpy(field, title, len < sizeof field ? len : sizeof field);
-    put_bytes(b, field, sizeof field);
-}
-
-static void build_associate_rq(buffer *b, const char *called)
-{
-    uint8_t reserved[32] = {0};
-    size_t length_at, context_at, user_at;
-
-    put_u8(b, 0x01);
-    put_u8(b, 0);
-    length_at = b->len;
-    put_be32(b, 0);
-    put_be16(b, 1); /* protocol version */
-    put_be16(b, 0);
-    put_ae(b, called);
-    put_ae(b, "BENCHFIND");
-    put_bytes(b, reserved, sizeof reserved);
-    put_item(b, 0x10, APPLICATION_CONTEXT);
-
-    put_u8(b, 0x20);
-    put_u8(b, 0);
-    context_at = b->len;
-    put_be16(b, 0);
-    put_u8(b, 1); /* presentation context ID */
-    put_u8(b, 0);
-    put_u8(b, 0);
-    put_u8(b, 0);
-    put_item(b, 0x30, FIND_STUDY_ROOT);
-    put_item(b, 0x40, IMPLICIT_LE);
-    set_be16(b, context_at, b->len - context_at - 2);
-
-    put_u8(b, 0x50);
-    put_u8(b, 0);
-    user_at = b->len;
-    put_be16(b, 0);
-    put_u8(b, 0x51);
-    put_u8(b, 0);
-    put_be16(b, 4);
-    put_be32(b, MAX_PDU_BODY);
-    put_item(b, 0x52, IMPLEMENTATION_CLASS);
-    set_be16(b, user_at, b->len - user_at - 2);
-
-    set_be32(b, length_at, b->len - length_at - 4);
-}
-
-/* One implicit VR little endian element: tag, 32-bit length, value. */
-static void put_element(buffer *b, uint32_t tag, const void *value, uint32_t len)
-{
-    put_le16(b, (uint16_t)(tag >> 16));
-    put_le16(b, (uint16_t)tag);
-    put_le32(b, len);
-    put_bytes(b, value, len);
+    wire_build_associate_rq(b, &association);
 }
 
 /* A text value padded to even length: UIDs with NUL, the rest with a space. */
-static void put_text_element(buffer *b, uint32_t tag, const char *value)
+static void put_text_element(wire_buffer *b, uint32_t tag, const char *value)
 {
     int is_uid = tag == 0x00080016 || tag == 0x00080018 || tag == 0x0020000D ||
                  tag == 0x0020000E;
     size_t len = strlen(value);
 
-    put_le16(b, (uint16_t)(tag >> 16));
-    put_le16(b, (uint16_t)tag);
-    put_le32(b, (uint32_t)(len + len % 2));
-    put_bytes(b, value, len);
+    wire_put_element_header(b, tag, (uint32_t)(len + len % 2));
+    wire_put_bytes(b, value, len);
     if (len % 2)
-        put_u8(b, is_uid ? 0 : ' ');
+        wire_put_u8(b, is_uid ? 0 : ' ');
 }
 
 /* Adds or replaces one element of the identifier. Returns -1 when the list is full. */
@@ -276,7 +141,7 @@ static uint32_t parse_tag(const char *name)
 }
 
 /* Encodes the identifier of LEVEL with the KEY=VALUE arguments, in tag order. */
-static int build_identifier(buffer *b, const char *level, char **keys, int key_count)
+static int build_identifier(wire_buffer *b, const char *level, char **keys, int key_count)
 {
     const uint32_t *returns;
     query_element list[MAX_ELEMENTS];
@@ -327,120 +192,23 @@ static int build_identifier(buffer *b, const char *level, char **keys, int key_c
     return 0;
 }
 
-/* Wraps PAYLOAD in a P-DATA-TF with one PDV of context 1, last fragment. */
-static void put_p_data(buffer *b, const buffer *payload, int is_command)
-{
-    put_u8(b, 0x04);
-    put_u8(b, 0);
-    put_be32(b, (uint32_t)(payload->len + 6));
-    put_be32(b, (uint32_t)(payload->len + 2));
-    put_u8(b, 1);
-    put_u8(b, is_command ? 0x03 : 0x02);
-    put_bytes(b, payload->data, payload->len);
-}
-
 /* Encodes C-FIND-RQ number MESSAGE_ID and its identifier as two P-DATA-TF PDUs. */
-static void build_find_rq(buffer *b, const buffer *identifier, uint16_t message_id)
+static void build_find_rq(wire_buffer *b, const wire_buffer *identifier, uint16_t message_id)
 {
-    static const char uid[] = FIND_STUDY_ROOT "\0"; /* padded to even length */
-    buffer rest = {0}, command = {0};
-    uint16_t field = 0x0020, priority = 0, dataset_present = 0x0000;
-    uint32_t group_length;
+    wire_buffer elements = {0}, command = {0};
 
-    put_element(&rest, 0x00000002, uid, (uint32_t)(sizeof uid - 1));
-    put_element(&rest, 0x00000100, &field, 2);
-    put_element(&rest, 0x00000110, &message_id, 2);
-    put_element(&rest, 0x00000700, &priority, 2);
-    put_element(&rest, 0x00000800, &dataset_present, 2);
-    group_length = (uint32_t)rest.len;
-    put_element(&command, 0x00000000, &group_length, 4);
-    put_bytes(&command, rest.data, rest.len);
+    wire_put_uid_element(&elements, 0x00000002, FIND_STUDY_ROOT);
+    wire_put_us_element(&elements, 0x00000100, 0x0020); /* C-FIND-RQ */
+    wire_put_us_element(&elements, 0x00000110, message_id);
+    wire_put_us_element(&elements, 0x00000700, 0);      /* Priority: medium */
+    wire_put_us_element(&elements, 0x00000800, 0x0000); /* a data set follows */
+    wire_put_command_set(&command, &elements);
 
     b->len = 0;
-    put_p_data(b, &command, 1);
-    put_p_data(b, identifier, 0);
-    free(rest.data);
+    wire_put_p_data(b, 1, &command, 1);
+    wire_put_p_data(b, 1, identifier, 0);
+    free(elements.data);
     free(command.data);
-}
-
-static int send_all(int fd, const uint8_t *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int recv_all(int fd, uint8_t *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = recv(fd, data, len, 0);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Reads one PDU into body (MAX_PDU_BODY bytes). Returns its type, or -1 on failure. */
-static int read_pdu(int fd, uint8_t *body, uint32_t *len)
-{
-    uint8_t header[6];
-
-    if (recv_all(fd, header, sizeof header) != 0)
-        return -1;
-    *len = (uint32_t)header[2] << 24 | (uint32_t)header[3] << 16 | (uint32_t)header[4] << 8 |
-           header[5];
-    if (*len > MAX_PDU_BODY || recv_all(fd, body, *len) != 0)
-        return -1;
-    return header[0];
-}
-
-/* True when the A-ASSOCIATE-AC body accepts presentation context 1. */
-static int context_accepted(const uint8_t *body, uint32_t len)
-{
-    uint32_t offset = 68;
-
-    while (offset + 4 <= len) {
-        uint32_t item_len = (uint32_t)body[offset + 2] << 8 | body[offset + 3];
-
-        if (body[offset] == 0x21 && offset + 8 <= len && body[offset + 4] == 1)
-            return body[offset + 7] == 0;
-        offset += 4 + item_len;
-    }
-    return 0;
-}
-
-/* The Status (0000,0900) of a complete command set, or -1 when absent. */
-static int command_status(const uint8_t *command, size_t len)
-{
-    size_t offset = 0;
-
-    while (offset + 8 <= len) {
-        uint16_t group = (uint16_t)(command[offset] | command[offset + 1] << 8);
-        uint16_t element = (uint16_t)(command[offset + 2] | command[offset + 3] << 8);
-        uint32_t value_len = (uint32_t)command[offset + 4] | (uint32_t)command[offset + 5] << 8 |
-                             (uint32_t)command[offset + 6] << 16 |
-                             (uint32_t)command[offset + 7] << 24;
-
-        if (value_len > len - offset - 8)
-            return -1;
-        if (group == 0 && element == 0x0900 && value_len == 2)
-            return command[offset + 8] | command[offset + 9] << 8;
-        offset += 8 + value_len;
-    }
-    return -1;
 }
 
 /*
@@ -458,44 +226,40 @@ static int read_responses(int fd, uint8_t *body, long *pending)
     *pending = 0;
     for (;;) {
         uint32_t offset = 0;
-        int type = read_pdu(fd, body, &len);
+        wire_pdv pdv;
+        int type = wire_read_pdu(fd, body, MAX_PDU_BODY, &len);
+        int more;
 
-        if (type != 0x04) {
+        if (type != WIRE_P_DATA_TF) {
             fprintf(stderr, "find_rate: PDU type %d instead of P-DATA-TF\n", type);
             return -1;
         }
-        while (offset + 6 <= len) {
-            uint32_t pdv_len = (uint32_t)body[offset] << 24 | (uint32_t)body[offset + 1] << 16 |
-                               (uint32_t)body[offset + 2] << 8 | body[offset + 3];
-            uint8_t control = body[offset + 5];
-            uint32_t data_len;
+        while ((more = wire_next_pdv(body, len, &offset, &pdv)) == 1) {
             int status;
 
-            if (pdv_len < 2 || pdv_len > len - offset - 4) {
-                fprintf(stderr, "find_rate: invalid PDV length %u\n", pdv_len);
-                return -1;
-            }
-            data_len = pdv_len - 2;
-            offset += 4 + pdv_len;
-            if (!(control & 0x01))
+            if (!(pdv.control & 0x01))
                 continue;
 
-            if (command_len + data_len > sizeof command) {
+            if (command_len + pdv.data_len > sizeof command) {
                 fprintf(stderr, "find_rate: response command set over %d bytes\n", MAX_COMMAND);
                 return -1;
             }
-            memcpy(command + command_len, body + offset - data_len, data_len);
-            command_len += data_len;
-            if (!(control & 0x02))
+            memcpy(command + command_len, pdv.data, pdv.data_len);
+            command_len += pdv.data_len;
+            if (!(pdv.control & 0x02))
                 continue;
 
-            status = command_status(command, command_len);
+            status = wire_command_status(command, command_len);
             command_len = 0;
             if (status == 0xFF00 || status == 0xFF01) {
                 (*pending)++;
                 continue;
             }
             return status < 0 ? -1 : status;
+        }
+        if (more < 0) {
+            fprintf(stderr, "find_rate: invalid PDV length %u\n", pdv.item_length);
+            return -1;
         }
     }
 }
@@ -520,11 +284,10 @@ static int open_association(const char *host, const char *port, const char *call
     static uint8_t body[512];
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
     struct addrinfo *ai;
-    struct timeval timeout = {.tv_sec = 60};
-    buffer rq = {0};
-    uint8_t header[6];
-    uint32_t len;
-    int one = 1, fd = -1, rc;
+    wire_buffer rq = {0};
+    uint32_t len, max_pdu_length;
+    uint8_t type = 0;
+    int fd = -1, rc;
 
     rc = getaddrinfo(host, port, &hints, &ai);
     if (rc != 0) {
@@ -535,9 +298,7 @@ static int open_association(const char *host, const char *port, const char *call
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         goto fail;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    wire_configure_socket(fd, 60);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         fprintf(stderr, "find_rate: connect to %s port %s failed: %s\n", host, port,
                 strerror(errno));
@@ -545,14 +306,12 @@ static int open_association(const char *host, const char *port, const char *call
     }
 
     build_associate_rq(&rq, called);
-    if (send_all(fd, rq.data, rq.len) != 0 || recv_all(fd, header, sizeof header) != 0)
+    if (wire_send_all(fd, rq.data, rq.len, 0) != 0 || wire_read_pdu_header(fd, &type, &len) != 0)
         goto fail;
-    len = (uint32_t)header[2] << 24 | (uint32_t)header[3] << 16 | (uint32_t)header[4] << 8 |
-          header[5];
-    if (header[0] != 0x02 || len > sizeof body || recv_all(fd, body, len) != 0 ||
-        !context_accepted(body, len)) {
+    if (type != WIRE_ASSOCIATE_AC || len > sizeof body || wire_recv_all(fd, body, len) != 0 ||
+        wire_read_associate_ac(body, len, 1, &max_pdu_length) != 0) {
         fprintf(stderr, "find_rate: association or Study Root FIND context rejected"
-                        " (PDU type 0x%02x)\n", header[0]);
+                        " (PDU type 0x%02x)\n", type);
         goto fail;
     }
     free(rq.data);
@@ -569,8 +328,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-    static const uint8_t release_rq[10] = {0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0};
-    buffer identifier = {0}, request = {0};
+    wire_buffer identifier = {0}, request = {0};
     uint8_t *body = NULL;
     double *times = NULL, deadline, seconds;
     long warmup, count, ok = 0, failed = 0, first_pending = -1, pending = 0;
@@ -602,19 +360,19 @@ int main(int argc, char **argv)
     if (fd < 0)
         goto out;
 
-    deadline = now_seconds() + seconds;
-    for (long n = 0; n < warmup + count && now_seconds() < deadline; n++) {
+    deadline = wire_now_seconds() + seconds;
+    for (long n = 0; n < warmup + count && wire_now_seconds() < deadline; n++) {
         double start, elapsed;
         int status;
 
         build_find_rq(&request, &identifier, (uint16_t)(n % 65535 + 1));
-        start = now_seconds();
-        if (send_all(fd, request.data, request.len) != 0) {
+        start = wire_now_seconds();
+        if (wire_send_all(fd, request.data, request.len, 0) != 0) {
             fprintf(stderr, "find_rate: send failed: %s\n", strerror(errno));
             break;
         }
         status = read_responses(fd, body, &pending);
-        elapsed = now_seconds() - start;
+        elapsed = wire_now_seconds() - start;
         if (status < 0)
             break;
         if (first_pending < 0)
@@ -629,11 +387,7 @@ int main(int argc, char **argv)
         }
         times[ok++] = elapsed * 1000.0;
     }
-    if (send_all(fd, release_rq, sizeof release_rq) == 0) {
-        uint32_t len;
-
-        read_pdu(fd, body, &len);
-    }
+    wire_release(fd);
 
     if (ok == 0) {
         printf("ok=0 failed=%ld matches=0 median_ms=0 p99_ms=0 min_ms=0 max_ms=0\n", failed);

@@ -23,7 +23,8 @@
  * section 9.3.5; the command set is Implicit VR Little Endian whatever
  * the transfer syntax.
  *
- * Built by bench/run.sh with the system C compiler; it uses only libc.
+ * Built by bench/run.sh with the system C compiler. It uses only libc and
+ * dicom_wire.h from this folder.
  * Stop it with SIGTERM.
  */
 #define _GNU_SOURCE
@@ -39,8 +40,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dicom_wire.h"
+
 #define VERIFICATION "1.2.840.10008.1.1"
-#define APPLICATION_CONTEXT "1.2.840.10008.3.1.1.1"
 #define IMPLEMENTATION_CLASS "1.2.826.0.1.3680043.10.999.2"
 
 /* Largest PDU read: an A-ASSOCIATE-RQ of a usual client and a C-ECHO-RQ
@@ -55,90 +57,6 @@ typedef struct connection {
     uint8_t echo_context;       /* context of the C-ECHO being read */
     uint8_t data[BUFFER_SIZE];
 } connection;
-
-typedef struct out_buffer {
-    uint8_t data[BUFFER_SIZE];
-    size_t len;
-} out_buffer;
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* The writers never overflow: every response is far below BUFFER_SIZE
- * because the request it responds to fits in BUFFER_SIZE too. */
-static void put_bytes(out_buffer *b, const void *data, size_t len)
-{
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-}
-
-static void put_u8(out_buffer *b, uint8_t v)
-{
-    b->data[b->len++] = v;
-}
-
-static void put_be16(out_buffer *b, uint16_t v)
-{
-    put_u8(b, (uint8_t)(v >> 8));
-    put_u8(b, (uint8_t)v);
-}
-
-static void put_le16(out_buffer *b, uint16_t v)
-{
-    put_u8(b, (uint8_t)v);
-    put_u8(b, (uint8_t)(v >> 8));
-}
-
-static void put_le32(out_buffer *b, uint32_t v)
-{
-    put_le16(b, (uint16_t)v);
-    put_le16(b, (uint16_t)(v >> 16));
-}
-
-/* Tag (0000,element) and value length of an Implicit VR element. */
-static void put_element_header(out_buffer *b, uint16_t element, uint32_t len)
-{
-    put_le16(b, 0x0000);
-    put_le16(b, element);
-    put_le32(b, len);
-}
-
-static void set_be16_at(out_buffer *b, size_t at, size_t v)
-{
-    b->data[at] = (uint8_t)(v >> 8);
-    b->data[at + 1] = (uint8_t)v;
-}
-
-static void set_be32_at(out_buffer *b, size_t at, size_t v)
-{
-    set_be16_at(b, at, v >> 16);
-    set_be16_at(b, at + 2, v & 0xFFFF);
-}
-
-static void put_text_item(out_buffer *b, uint8_t type, const char *text)
-{
-    put_u8(b, type);
-    put_u8(b, 0);
-    put_be16(b, (uint16_t)strlen(text));
-    put_bytes(b, text, strlen(text));
-}
 
 /* True when the UID value (possibly padded with one NUL) equals uid. */
 static int uid_equals(const uint8_t *value, size_t len, const char *uid)
@@ -155,7 +73,7 @@ static int uid_equals(const uint8_t *value, size_t len, const char *uid)
  * proposed context item body[0..len). Returns -1 when the item is
  * malformed.
  */
-static int put_context_result(out_buffer *out, const uint8_t *body, size_t len)
+static int put_context_result(wire_buffer *out, const uint8_t *body, size_t len)
 {
     const uint8_t *syntax = NULL;
     size_t syntax_len = 0;
@@ -167,7 +85,7 @@ static int put_context_result(out_buffer *out, const uint8_t *body, size_t len)
         return -1;
     while (at + 4 <= len) {
         uint8_t type = body[at];
-        size_t sub_len = get_be16(body + at + 2);
+        size_t sub_len = wire_get_be16(body + at + 2);
 
         if (sub_len > len - at - 4)
             return -1;
@@ -182,24 +100,24 @@ static int put_context_result(out_buffer *out, const uint8_t *body, size_t len)
     if (syntax == NULL || syntax_len > 64)
         return -1;
 
-    put_u8(out, 0x21);
-    put_u8(out, 0);
+    wire_put_u8(out, 0x21);
+    wire_put_u8(out, 0);
     item_at = out->len;
-    put_be16(out, 0);
-    put_u8(out, body[0]);   /* presentation context ID */
-    put_u8(out, 0);
-    put_u8(out, verification ? 0 : 3); /* 0 acceptance, 3 abstract syntax not supported */
-    put_u8(out, 0);
-    put_u8(out, 0x40);
-    put_u8(out, 0);
-    put_be16(out, (uint16_t)syntax_len);
-    put_bytes(out, syntax, syntax_len);
-    set_be16_at(out, item_at, out->len - item_at - 2);
+    wire_put_be16(out, 0);
+    wire_put_u8(out, body[0]);   /* presentation context ID */
+    wire_put_u8(out, 0);
+    wire_put_u8(out, verification ? 0 : 3); /* 0 acceptance, 3 abstract syntax not supported */
+    wire_put_u8(out, 0);
+    wire_put_u8(out, 0x40);
+    wire_put_u8(out, 0);
+    wire_put_be16(out, (uint16_t)syntax_len);
+    wire_put_bytes(out, syntax, syntax_len);
+    wire_set_be16(out, item_at, out->len - item_at - 2);
     return 0;
 }
 
 /* Builds the A-ASSOCIATE-AC for the A-ASSOCIATE-RQ pdu[0..len). */
-static int build_associate_ac(const uint8_t *pdu, size_t len, out_buffer *out)
+static int build_associate_ac(const uint8_t *pdu, size_t len, wire_buffer *out)
 {
     static const uint8_t reserved[32];
     size_t at = 6 + 68;
@@ -209,18 +127,18 @@ static int build_associate_ac(const uint8_t *pdu, size_t len, out_buffer *out)
     if (len < at)
         return -1;
 
-    put_u8(out, 0x02);
-    put_u8(out, 0);
-    put_bytes(out, "\0\0\0\0", 4); /* PDU length, set below */
-    put_be16(out, 1);              /* protocol version */
-    put_be16(out, 0);
-    put_bytes(out, pdu + 10, 32);  /* called and calling AE titles, as received */
-    put_bytes(out, reserved, sizeof reserved);
-    put_text_item(out, 0x10, APPLICATION_CONTEXT);
+    wire_put_u8(out, 0x02);
+    wire_put_u8(out, 0);
+    wire_put_bytes(out, "\0\0\0\0", 4); /* PDU length, set below */
+    wire_put_be16(out, 1);              /* protocol version */
+    wire_put_be16(out, 0);
+    wire_put_bytes(out, pdu + 10, 32);  /* called and calling AE titles, as received */
+    wire_put_bytes(out, reserved, sizeof reserved);
+    wire_put_text_item(out, 0x10, WIRE_APPLICATION_CONTEXT);
 
     while (at + 4 <= len) {
         uint8_t type = pdu[at];
-        size_t item_len = get_be16(pdu + at + 2);
+        size_t item_len = wire_get_be16(pdu + at + 2);
 
         if (item_len > len - at - 4)
             return -1;
@@ -231,17 +149,17 @@ static int build_associate_ac(const uint8_t *pdu, size_t len, out_buffer *out)
         at += 4 + item_len;
     }
 
-    put_u8(out, 0x50);
-    put_u8(out, 0);
+    wire_put_u8(out, 0x50);
+    wire_put_u8(out, 0);
     user_at = out->len;
-    put_be16(out, 0);
-    put_u8(out, 0x51);          /* maximum length received: 16 KiB */
-    put_u8(out, 0);
-    put_be16(out, 4);
-    put_bytes(out, "\0\0\x40\0", 4);
-    put_text_item(out, 0x52, IMPLEMENTATION_CLASS);
-    set_be16_at(out, user_at, out->len - user_at - 2);
-    set_be32_at(out, 2, out->len - 6);
+    wire_put_be16(out, 0);
+    wire_put_u8(out, 0x51);          /* maximum length received: 16 KiB */
+    wire_put_u8(out, 0);
+    wire_put_be16(out, 4);
+    wire_put_bytes(out, "\0\0\x40\0", 4);
+    wire_put_text_item(out, 0x52, IMPLEMENTATION_CLASS);
+    wire_set_be16(out, user_at, out->len - user_at - 2);
+    wire_set_be32(out, 2, out->len - 6);
     return 0;
 }
 
@@ -253,75 +171,59 @@ static int build_associate_ac(const uint8_t *pdu, size_t len, out_buffer *out)
  * only the Message ID matters and it is in the last fragment of any
  * command set a client sends in fewer than BUFFER_SIZE bytes.
  */
-static int build_echo_rsp(connection *c, const uint8_t *pdu, size_t len, out_buffer *out)
+static int build_echo_rsp(connection *c, const uint8_t *pdu, size_t len, wire_buffer *out)
 {
-    static const char uid[] = VERIFICATION "\0";
-    size_t at = 6;
+    static wire_buffer elements, command; /* reused, so kept for the process lifetime */
+    uint32_t offset = 0;
+    wire_pdv pdv;
     int message_id = -1;
-    int last = 0;
+    int last = 0, more;
 
-    while (at + 6 <= len) {
-        size_t pdv_len = get_be32(pdu + at);
-        const uint8_t *value = pdu + at + 6;
-        size_t value_len;
-
-        if (pdv_len < 2 || pdv_len > len - at - 4)
-            return -1;
-        if ((pdu[at + 5] & 0x01) == 0)
+    /* PDV items start after the 6-byte PDU header. */
+    while ((more = wire_next_pdv(pdu + 6, (uint32_t)(len - 6), &offset, &pdv)) == 1) {
+        if ((pdv.control & 0x01) == 0)
             return -1;          /* a data set: C-ECHO has none */
-        c->echo_context = pdu[at + 4];
-        last = (pdu[at + 5] & 0x02) != 0;
-        value_len = pdv_len - 2;
+        c->echo_context = pdv.context_id;
+        last = (pdv.control & 0x02) != 0;
 
-        for (size_t e = 0; e + 8 <= value_len;) {
-            uint16_t group = get_le16(value + e);
-            uint16_t element = get_le16(value + e + 2);
-            uint32_t element_len = get_le32(value + e + 4);
+        for (size_t e = 0; e + 8 <= pdv.data_len;) {
+            uint16_t group = wire_get_le16(pdv.data + e);
+            uint16_t element = wire_get_le16(pdv.data + e + 2);
+            uint32_t element_len = wire_get_le32(pdv.data + e + 4);
 
-            if (element_len > value_len - e - 8)
+            if (element_len > pdv.data_len - e - 8)
                 break;
             if (group == 0 && element == 0x0100 && element_len == 2 &&
-                get_le16(value + e + 8) != 0x0030)
+                wire_get_le16(pdv.data + e + 8) != 0x0030)
                 return -1;      /* not a C-ECHO-RQ */
             if (group == 0 && element == 0x0110 && element_len == 2)
-                message_id = get_le16(value + e + 8);
+                message_id = wire_get_le16(pdv.data + e + 8);
             e += 8 + element_len;
         }
-        at += 4 + pdv_len;
     }
+    if (more < 0)
+        return -1;
     if (!last)
         return 0;
     if (message_id < 0)
         return -1;
 
-    put_u8(out, 0x04);
-    put_u8(out, 0);
-    put_bytes(out, "\0\0\0\0", 4); /* PDU length, set below */
-    put_bytes(out, "\0\0\0\0", 4); /* PDV item length, set below */
-    put_u8(out, c->echo_context);
-    put_u8(out, 0x03);          /* command, last fragment */
-
-    /* (0000,0000) Command Group Length: the bytes of the elements after it. */
-    put_element_header(out, 0x0000, 4);
-    put_le32(out, (8 + sizeof uid - 1) + 4 * (8 + 2));
-    put_element_header(out, 0x0002, sizeof uid - 1); /* Affected SOP Class UID */
-    put_bytes(out, uid, sizeof uid - 1);
-    put_element_header(out, 0x0100, 2); /* Command Field: C-ECHO-RSP */
-    put_le16(out, 0x8030);
-    put_element_header(out, 0x0120, 2); /* Message ID Being Responded To */
-    put_le16(out, (uint16_t)message_id);
-    put_element_header(out, 0x0800, 2); /* Command Data Set Type: no data set */
-    put_le16(out, 0x0101);
-    put_element_header(out, 0x0900, 2); /* Status: success */
-    put_le16(out, 0x0000);
-
-    set_be32_at(out, 2, out->len - 6);
-    set_be32_at(out, 6, out->len - 10);
+    elements.len = 0;
+    command.len = 0;
+    /* Affected SOP Class UID, Command Field (C-ECHO-RSP), Message ID Being
+     * Responded To, Command Data Set Type (no data set), Status (success). */
+    wire_put_uid_element(&elements, 0x00000002, VERIFICATION);
+    wire_put_us_element(&elements, 0x00000100, 0x8030);
+    wire_put_us_element(&elements, 0x00000120, (uint16_t)message_id);
+    wire_put_us_element(&elements, 0x00000800, 0x0101);
+    wire_put_us_element(&elements, 0x00000900, 0x0000);
+    wire_put_command_set(&command, &elements);
+    wire_put_p_data(out, c->echo_context, &command, 1);
     return 1;
 }
 
 /* Returns 0 to go on, -1 to close the connection. */
-static int respond_to_pdu(connection *c, const uint8_t *pdu, size_t len, out_buffer *out)
+static int respond_to_pdu(connection *c, const uint8_t *pdu, size_t len, wire_buffer *out)
 {
     static const uint8_t release_rp[10] = {0x06, 0, 0, 0, 0, 4, 0, 0, 0, 0};
 
@@ -331,7 +233,7 @@ static int respond_to_pdu(connection *c, const uint8_t *pdu, size_t len, out_buf
     case 0x04:
         return build_echo_rsp(c, pdu, len, out) < 0 ? -1 : 0;
     case 0x05:
-        put_bytes(out, release_rp, sizeof release_rp);
+        wire_put_bytes(out, release_rp, sizeof release_rp);
         return 0;
     default:
         return -1;
@@ -342,7 +244,7 @@ static int respond_to_pdu(connection *c, const uint8_t *pdu, size_t len, out_buf
  * Returns -1 when the connection should close. */
 static int serve_readable(connection *c)
 {
-    static out_buffer out;
+    static wire_buffer out;
     size_t at = 0;
     ssize_t n = recv(c->fd, c->data + c->len, sizeof c->data - c->len, 0);
 
@@ -354,13 +256,13 @@ static int serve_readable(connection *c)
 
     out.len = 0;
     while (c->len - at >= 6) {
-        size_t pdu_len = 6 + (size_t)get_be32(c->data + at + 2);
+        size_t pdu_len = 6 + (size_t)wire_get_be32(c->data + at + 2);
 
         if (pdu_len > sizeof c->data)
             return -1;
         if (c->len - at < pdu_len)
             break;
-        if (out.len > sizeof out.data / 2)
+        if (out.len > BUFFER_SIZE / 2)
             return -1;          /* more pipelined requests than this responder buffers */
         if (respond_to_pdu(c, c->data + at, pdu_len, &out) != 0)
             return -1;

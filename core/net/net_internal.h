@@ -119,9 +119,9 @@ void net_listeners_close(net_listener *listeners, size_t n);
 /*
  * Gives conn to an idle worker, to a new worker, or else to the queue
  * (returns false). When an idle worker takes it, *wake is set to that
- * worker and the caller signals it with net_pool_wake() after it unlocks,
- * so the worker does not wake only to block on the lock; otherwise *wake
- * is NULL.
+ * worker, and otherwise to NULL. The caller signals *wake with
+ * net_pool_wake() after it unlocks, so that the worker does not wake up
+ * only to block on the lock.
  */
 bool net_pool_dispatch(net_server *srv, net_conn *conn, net_worker **wake);
 void net_pool_wake(net_worker *w);

@@ -54,9 +54,9 @@ struct ul_assoc {
     size_t ahead_len;
     /* PDU boundaries are lost (PDU cut short or skipped): only raw reads. */
     bool desynced;
-    /* Where ul_read_pdv_to puts data PDV payloads; NULL otherwise. The
-     * last PDU went there when streamed is true, and rbuf then holds only
-     * its PDU and PDV item headers. */
+    /* Destination of data PDV payloads during ul_read_pdv_to, or NULL.
+     * When streamed is true, the last PDU's payload went to the sink and
+     * rbuf contains only its PDU and PDV item headers. */
     const ul_pdv_sink *sink;
     bool streamed;
 

@@ -97,8 +97,8 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
 
 /*
  * After a lost COMMIT: the batch committed as a whole or not at all, so
- * the first store that changed the index tells. A batch that changed
- * nothing has no outcome to lose.
+ * checking the first store that changed the index is enough. A batch that
+ * changed nothing has no outcome to lose.
  */
 static cairn_status batch_verify(const pgidx_backend *backend, pgidx_conn *conn, void *arg,
                                  bool *committed)

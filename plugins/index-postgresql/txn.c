@@ -31,8 +31,8 @@
 #define MAX_CONFLICT_RUNS 8
 
 /*
- * Least time the check of an unanswered COMMIT waits for the server to
- * answer; a server restart usually fits in it.
+ * Minimum time the check of a COMMIT without a reply keeps trying to
+ * reach the server. A server restart usually takes less.
  */
 #define VERIFY_WINDOW_MS 60000
 

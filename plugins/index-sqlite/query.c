@@ -4,9 +4,9 @@
  * come from one SELECT that joins the levels down to the query level and
  * carries every matching condition (index-common/query_match.c). With
  * max_matches set, that SELECT is limited to max_matches + 1 rows and
- * wrapped in one that adds their count as a last column, so the first
- * row tells whether the query fails with CAIRN_ERR_LIMIT before any row
- * reaches the callback. The rows are matched once, not once for a count
+ * wrapped in one that adds their count as a last column. The first row
+ * thus decides whether the query fails with CAIRN_ERR_LIMIT, before any
+ * row reaches the callback. The rows are matched once, not once for a count
  * and again for the values; SQLite keeps the limited rows aside to count
  * them, so the wrapper holds at most max_matches + 1 of them.
  *

@@ -10,9 +10,14 @@
 #     storescu associations at once, by cairnd on that full database and by
 #     Orthanc with its PostgreSQL index plugin on a database of its own on
 #     the same server;
+#   - ingest-8-c: the same with new instances sent by lib/store_send.c, a
+#     C sender that needs far less CPU per instance than storescu, so that
+#     on a machine with few CPUs the rate measures the server more than the
+#     sender (README.md gives the numbers);
 #   - find-*: the round trip of study-level C-FIND requests on cairnd at
 #     that size (lib/qr_client.py, one open association), median and p99.
-# Prints a Markdown report and writes it to bench/results/pg-<date>.md.
+# Prints a Markdown report and writes it to bench/results/pg-<date>.md
+# (pg-<date>-<time>.md when that file exists).
 # README.md in this folder describes the cases. Every loop is bounded in
 # count and in time.
 #
@@ -34,17 +39,17 @@ PG_SERVER="$SRC_DIR/tests/interop/pg_server.sh"
 PG_INSTANCES=${PG_INSTANCES:-10000000} # generated instance rows in Cairn's database
 PG_SERIES=${PG_SERIES:-4}              # series per study
 PG_PER_SERIES=${PG_PER_SERIES:-25}     # instances per series
-SMALL_COUNT=${SMALL_COUNT:-500}        # small instances per association
-SMALL_SECONDS=${SMALL_SECONDS:-20}     # time bound of one ingest case
+SMALL_COUNT=${SMALL_COUNT:-1000}       # small instances per association
+SMALL_SECONDS=${SMALL_SECONDS:-120}    # time bound of one ingest case
 CLIENTS=${CLIENTS:-8}                  # concurrent associations of the ingest
 FIND_COUNT=${FIND_COUNT:-200}          # C-FIND requests per case
 FIND_SECONDS=${FIND_SECONDS:-30}       # time bound of one C-FIND case
 SERVERS=${SERVERS:-"cairn orthanc"}
 ORTHANC_PG_PLUGIN=${ORTHANC_PG_PLUGIN:-/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so}
 
-for tool in storescu echoscu psql Orthanc timeout; do
+for tool in storescu echoscu psql Orthanc timeout cc; do
     command -v "$tool" >/dev/null || {
-        echo "run_pg: $tool not found; install dcmtk, postgresql, orthanc and orthanc-postgresql" >&2
+        echo "run_pg: $tool not found; install dcmtk, postgresql, orthanc, orthanc-postgresql and gcc" >&2
         exit 1
     }
 done
@@ -242,14 +247,25 @@ print(json.load(urllib.request.urlopen("http://127.0.0.1:%s/statistics" % sys.ar
 
 # --- cases -------------------------------------------------------------
 
+# case_ingest SENDER: CLIENTS associations at once, each sending its own
+# folder of SMALL_COUNT new instances, with storescu (case ingest-N) or with
+# lib/store_send.c (SENDER "c", case ingest-N-c). Stored instances are
+# counted on the server before and after.
 case_ingest() {
-    local before after start seconds stored expected rate i pids=()
+    local sender=$1 name="ingest-$CLIENTS" before after start seconds stored expected rate
+    local i acknowledged=0 line n failed note pids=()
+    [ "$sender" = c ] && name="ingest-$CLIENTS-c"
     sync
     before=$(count_stored)
     start=$(now)
     for ((i = 0; i < CLIENTS; i++)); do
-        TCP_NODELAY=1 timeout -k 2 "$SMALL_SECONDS" storescu -aec "$SRV_AET" 127.0.0.1 \
-            "$SRV_PORT" +sd "$WORK/in/${SRV_NAME}_$i" > "$WORK/storescu-$SRV_NAME-$i.log" 2>&1 &
+        if [ "$sender" = c ]; then
+            timeout -k 2 "$SMALL_SECONDS" "$WORK/store_send" 127.0.0.1 "$SRV_PORT" "$SRV_AET" \
+                "$WORK/in/${SRV_NAME}_c_$i" > "$WORK/store-send-$SRV_NAME-$i.log" 2>&1 &
+        else
+            TCP_NODELAY=1 timeout -k 2 "$SMALL_SECONDS" storescu -aec "$SRV_AET" 127.0.0.1 \
+                "$SRV_PORT" +sd "$WORK/in/${SRV_NAME}_$i" > "$WORK/storescu-$SRV_NAME-$i.log" 2>&1 &
+        fi
         pids+=($!)
     done
     wait "${pids[@]}"
@@ -258,7 +274,29 @@ case_ingest() {
     stored=$((after - before))
     expected=$((CLIENTS * SMALL_COUNT))
     rate=$(awk -v n="$stored" -v s="$seconds" 'BEGIN { printf "%.1f", n / s }')
-    record "ingest-$CLIENTS" "$SRV_NAME" "$rate" "inst/s" "$stored of $expected in $seconds s"
+    note="$stored of $expected in $seconds s"
+
+    if [ "$sender" = c ]; then
+        # Each store_send prints a line "instances=N failed=F ...". A sender
+        # stopped by the time bound prints none, so none of its instances
+        # count as acknowledged.
+        for ((i = 0; i < CLIENTS; i++)); do
+            line=$(grep '^instances=' "$WORK/store-send-$SRV_NAME-$i.log")
+            n=$(sed -n 's/^instances=\([0-9]*\) .*/\1/p' <<< "$line")
+            failed=$(sed -n 's/.* failed=\([0-9]*\) .*/\1/p' <<< "$line")
+            [ -n "$n" ] && [ -n "$failed" ] && acknowledged=$((acknowledged + n - failed))
+        done
+        if [ "$stored" -eq "$expected" ] && [ "$acknowledged" -eq "$expected" ]; then
+            note="$note; count equals the $expected sent, all acknowledged with status 0000"
+        else
+            note="$note; MISMATCH: $acknowledged acknowledged with status 0000 (see store-send-$SRV_NAME-*.log)"
+        fi
+    elif [ "$stored" -eq "$expected" ]; then
+        note="$note; count equals the $expected sent"
+    else
+        note="$note; count differs from the $expected sent (time bound reached or stores failed)"
+    fi
+    record "$name" "$SRV_NAME" "$rate" "inst/s" "$note"
 }
 
 # case_find NAME KEY=VALUE: study-level C-FIND round trips on the open association.
@@ -297,16 +335,23 @@ load_rows || { log "loading the rows failed"; exit 1; }
 DB_SIZE=$(sql cairn_bench "SELECT pg_size_pretty(pg_database_size('cairn_bench'))")
 log "loaded in $LOAD_SECONDS s; database size $DB_SIZE"
 
+cc -O2 -o "$WORK/store_send" "$LIB/store_send.c" || { log "cannot compile $LIB/store_send.c"; exit 1; }
+
+# Every folder gets new UIDs, so no case sends a duplicate of an earlier one.
+log "making $SMALL_COUNT small instances per association"
 for server in $SERVERS; do
-    for ((i = 0; i < CLIENTS; i++)); do
-        $PY "$LIB/make_instances.py" small "$WORK/in" "${server}_$i" "$SMALL_COUNT" &
+    for folder in "${server}" "${server}_c"; do
+        for ((i = 0; i < CLIENTS; i++)); do
+            $PY "$LIB/make_instances.py" small "$WORK/in" "${folder}_$i" "$SMALL_COUNT" &
+        done
+        wait
     done
-    wait
 done
 
 for server in $SERVERS; do
     start_server "$server"
-    case_ingest
+    case_ingest storescu
+    case_ingest c
     if [ "$server" = cairn ]; then
         k=$((PATIENT_COUNT / 2 + 7))
         case_find name-exact "PatientName=BENCH^PATIENT$k"
@@ -321,6 +366,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- report ------------------------------------------------------------
 
 REPORT="$BENCH_DIR/results/pg-$(date +%Y-%m-%d).md"
+[ -e "$REPORT" ] && REPORT="$BENCH_DIR/results/pg-$(date +%Y-%m-%d-%H%M%S).md"
 {
     echo "# Cairn on PostgreSQL, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
@@ -329,7 +375,8 @@ REPORT="$BENCH_DIR/results/pg-$(date +%Y-%m-%d).md"
     echo "- PostgreSQL $(psql --version | awk '{ print $3 }'), a cluster of its own on a unix socket, default settings"
     echo "- Orthanc $(dpkg-query -W -f '${Version}' orthanc 2>/dev/null), orthanc-postgresql $(dpkg-query -W -f '${Version}' orthanc-postgresql 2>/dev/null)"
     echo "- Cairn's database: $PG_INSTANCES instances, $STUDY_COUNT studies, $PATIENT_COUNT patients, $DB_SIZE, loaded in $LOAD_SECONDS s; Orthanc's database starts empty"
-    echo "- ingest: $CLIENTS storescu associations at once (TCP_NODELAY=1), $SMALL_COUNT small CT instances each, at most $SMALL_SECONDS s"
+    echo "- ingest-$CLIENTS: $CLIENTS storescu processes at once (TCP_NODELAY=1), one association each, $SMALL_COUNT small CT instances each, at most $SMALL_SECONDS s"
+    echo "- ingest-$CLIENTS-c: the same with $CLIENTS lib/store_send.c processes (cc -O2, TCP_NODELAY, data sets by sendfile) and new instances; it uses far less CPU per instance than storescu, which shares the $(nproc) CPUs with the servers"
     echo
     echo "| case | server | value | unit | note |"
     echo "|---|---|---|---|---|"

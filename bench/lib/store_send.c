@@ -751,7 +751,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (stat(argv[4], &st) != 0) {
-        fprintf(stderr, "store_send: %s not found: %s\n", argv[4], strerror(errno));
+        fprintf(stderr, "store_send: failed to read %s: %s\n", argv[4], strerror(errno));
         return 1;
     }
 

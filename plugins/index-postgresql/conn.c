@@ -96,6 +96,20 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " size, transfer_syntax, received_at_us, calling_ae, rejected)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
         " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2)) RETURNING id",
+    /*
+     * The common store: the instance is new and its series is already filed
+     * under its study and patient. It inserts nothing otherwise, and the
+     * store runs the full way (write.c).
+     */
+    [PGIDX_INSERT_FILED_INSTANCE] =
+        "INSERT INTO instance (series, sop_uid, sop_class_uid, instance_number, charset, path,"
+        " size, transfer_syntax, received_at_us, calling_ae, rejected)"
+        " SELECT se.id, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9::bigint, $10,"
+        " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2)"
+        " FROM series se JOIN study st ON st.id = se.study JOIN patient p ON p.id = st.patient"
+        " WHERE se.series_uid = $1 AND st.study_uid = $11 AND p.patient_id = $12"
+        " AND p.issuer = $13"
+        " ON CONFLICT (sop_uid) DO NOTHING RETURNING id",
     [PGIDX_DELETE_INSTANCE] = "DELETE FROM instance WHERE id = $1",
     /* A rejected instance still belongs to its series. */
     [PGIDX_PRUNE_SERIES] = "DELETE FROM series WHERE id = $1"
@@ -108,6 +122,14 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
     /* Most stores run this once per kept sequence, so it is prepared. */
     [PGIDX_SEQUENCE_KEPT] = "SELECT 1 FROM seq_item WHERE level = $1 AND owner = $2 AND tag = $3"
                             " LIMIT 1",
+    /* The sequences that the patient, study and series of a store keep already. */
+    [PGIDX_SEQUENCES_KEPT_BY_KEY] =
+        "SELECT DISTINCT 1, tag FROM seq_item WHERE level = 1"
+        " AND owner = (SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2)"
+        " UNION ALL SELECT DISTINCT 2, tag FROM seq_item WHERE level = 2"
+        " AND owner = (SELECT id FROM study WHERE study_uid = $3)"
+        " UNION ALL SELECT DISTINCT 3, tag FROM seq_item WHERE level = 3"
+        " AND owner = (SELECT id FROM series WHERE series_uid = $4)",
 };
 
 _Static_assert(PGIDX_STMT_COUNT <= 64, "prepared statement bits must fit in 64 bits");

@@ -48,12 +48,14 @@ typedef enum pgidx_stmt_id {
     PGIDX_INSERT_SERIES,
     PGIDX_FIND_SERIES,
     PGIDX_INSERT_INSTANCE,
+    PGIDX_INSERT_FILED_INSTANCE,
     PGIDX_DELETE_INSTANCE,
     PGIDX_PRUNE_SERIES,
     PGIDX_PRUNE_STUDY,
     PGIDX_PRUNE_PATIENT,
     PGIDX_CHECK_STORED,
     PGIDX_SEQUENCE_KEPT,
+    PGIDX_SEQUENCES_KEPT_BY_KEY,
     PGIDX_STMT_COUNT
 } pgidx_stmt_id;
 
@@ -216,8 +218,20 @@ struct pgidx_store_job {
 cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path);
+/*
+ * SQL text around a store's statements. prefix opens its transaction or
+ * savepoint. undo rolls the first attempt back and opens it again; it runs
+ * when that attempt finds the store is not the common case (write.c).
+ */
+typedef struct pgidx_store_frame {
+    const char *const *prefix;
+    int prefix_count;
+    const char *const *undo;
+    int undo_count;
+} pgidx_store_frame;
+
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *job, const char *const *prefix, int prefix_count);
+                             pgidx_store_job *job, const pgidx_store_frame *frame);
 cairn_status pgidx_store_check(const pgidx_backend *backend, pgidx_conn *conn,
                                const pgidx_store_job *job, bool *committed);
 cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);
@@ -225,9 +239,15 @@ cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);
 /* batch.c: group commit of the stores that wait at the same time */
 void pgidx_batch_submit(pgidx_index *index, pgidx_store_job *job);
 
-/* seq_store.c: the kept sequences of one store; owners[level] is the row id of each level */
+/*
+ * seq_store.c: the kept sequences of one store; owners[level] is the row
+ * id of each level. kept, when not NULL, is a result of
+ * PGIDX_SEQUENCES_KEPT_BY_KEY read in this transaction, and saves the
+ * first look-up of each sequence.
+ */
 cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
-                             const seqidx_set *set, const char *const owners[5]);
+                             const seqidx_set *set, const char *const owners[5],
+                             const PGresult *kept);
 
 /* rows.c: adds to row the items of a seq_GGGGEEEE column; other columns are ignored */
 cairn_status pgidx_seq_add_column(const pgidx_backend *backend, cairn_dataset *row,

@@ -141,8 +141,19 @@ static cairn_status sequence_kept(const pgidx_backend *backend, pgidx_conn *conn
     return CAIRN_OK;
 }
 
+/* Whether a PGIDX_SEQUENCES_KEPT_BY_KEY result lists sequence tag at level. */
+static bool listed_as_kept(const PGresult *kept, int level, cairn_tag tag)
+{
+    for (int row = 0; row < PQntuples(kept); row++) {
+        if (pgidx_int(kept, row, 0) == level && pgidx_int(kept, row, 1) == (int64_t)tag)
+            return true;
+    }
+    return false;
+}
+
 cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
-                             const seqidx_set *set, const char *const owners[5])
+                             const seqidx_set *set, const char *const owners[5],
+                             const PGresult *known)
 {
     /*
      * Locking the level row makes two stores into one new study run one
@@ -169,8 +180,15 @@ cairn_status pgidx_seq_store(const pgidx_backend *backend, pgidx_conn *conn,
         snprintf(level, sizeof(level), "%d", (int)seq->level);
         snprintf(tag, sizeof(tag), "%u", (unsigned)seq->tag);
 
-        /* Most stores find the sequence kept already and need no lock. */
-        status = sequence_kept(backend, conn, values, &kept);
+        /*
+         * Most stores find the sequence kept already and need no lock. A
+         * new instance row keeps nothing yet.
+         */
+        if (known != NULL)
+            kept = seq->level != CAIRN_LEVEL_INSTANCE &&
+                   listed_as_kept(known, (int)seq->level, seq->tag);
+        else
+            status = sequence_kept(backend, conn, values, &kept);
         if (status != CAIRN_OK || kept)
             continue;
 

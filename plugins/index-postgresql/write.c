@@ -15,6 +15,12 @@
  * values a row has empty and leave a full row untouched. A study or
  * series already indexed keeps the parent it was first filed under, and
  * a warning is logged, as in the SQLite back end.
+ *
+ * Most stores add an instance to a series that is already filed: those
+ * first try a single round trip that does the lookups and inserts the
+ * instance only in that case. Any other store (a new series, a duplicate,
+ * a series or study filed under another parent) rolls that attempt back
+ * and takes the full way above.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -207,17 +213,78 @@ static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *con
     return status;
 }
 
+/* The parameters of PGIDX_FIND_PATIENT and PGIDX_INSERT_PATIENT. */
+static void patient_values(const pgidx_record *record, const char *values[10])
+{
+    values[0] = record->patient_id;
+    values[1] = record->issuer;
+    values[2] = record->patient_name;
+    values[3] = record->birth_date;
+    values[4] = record->sex;
+    values[5] = record->charset;
+    values[6] = record->patient_name_folded;
+    values[7] = record->patient_name_groups[0];
+    values[8] = record->patient_name_groups[1];
+    values[9] = record->patient_name_groups[2];
+}
+
+/* The parameters of PGIDX_FIND_STUDY. */
+static void study_find_values(const pgidx_record *record, const char *values[10])
+{
+    values[0] = record->study_uid;
+    values[1] = record->study_date;
+    values[2] = record->study_time;
+    values[3] = record->accession_number;
+    values[4] = record->study_id;
+    values[5] = record->referring_physician;
+    values[6] = record->study_description;
+    values[7] = record->charset;
+    values[8] = record->study_time_key;
+    values[9] = record->referring_physician_folded;
+}
+
+/* The parameters of PGIDX_FIND_SERIES; series_number holds the text of the number. */
+static void series_find_values(const pgidx_record *record, number_text *series_number,
+                               const char *values[5])
+{
+    values[0] = record->series_uid;
+    values[1] = record->modality;
+    values[2] = number(series_number, record->series_number);
+    values[3] = record->series_description;
+    values[4] = record->charset;
+}
+
+/* The instance's own values, in the order of PGIDX_INSERT_INSTANCE's $2 to $10. */
+typedef struct instance_texts {
+    number_text instance_number, size, received;
+} instance_texts;
+
+static void instance_values(const pgidx_record *record, instance_texts *texts,
+                            const char *values[9])
+{
+    values[0] = record->sop_uid;
+    values[1] = record->sop_class_uid;
+    values[2] = number(&texts->instance_number, record->instance_number);
+    values[3] = record->charset;
+    values[4] = record->path;
+    values[5] = number(&texts->size, (int64_t)record->size);
+    values[6] = record->transfer_syntax;
+    values[7] = number(&texts->received, record->received_at_us);
+    values[8] = record->calling_ae;
+
+    /* A time before 1970 is no reason to fail a store. */
+    if (values[7] == NULL)
+        values[7] = "0";
+}
+
 /* Finds or creates the patient, filling its empty values; patient receives its row id. */
 static cairn_status file_patient(const pgidx_backend *backend, pgidx_conn *conn,
                                  const pgidx_record *record, char patient[24])
 {
-    const char *values[10] = {
-        record->patient_id, record->issuer, record->patient_name, record->birth_date,
-        record->sex, record->charset, record->patient_name_folded,
-        record->patient_name_groups[0], record->patient_name_groups[1],
-        record->patient_name_groups[2],
-    };
+    const char *values[10];
     bool inserted = false;
+
+    patient_values(record, values);
 
     return insert_or_find(backend, conn, PGIDX_INSERT_PATIENT, 10, values, PGIDX_FIND_PATIENT,
                           10, values, patient, NULL, &inserted);
@@ -233,15 +300,14 @@ static cairn_status file_study(const pgidx_backend *backend, pgidx_conn *conn,
         record->study_description, record->charset, record->study_time_key,
         record->referring_physician_folded,
     };
-    const char *find[10] = {
-        record->study_uid, record->study_date, record->study_time, record->accession_number,
-        record->study_id, record->referring_physician, record->study_description,
-        record->charset, record->study_time_key, record->referring_physician_folded,
-    };
+    const char *find[10];
     char owner[24] = "";
     bool inserted = false;
-    cairn_status status = insert_or_find(backend, conn, PGIDX_INSERT_STUDY, 11, insert,
-                                         PGIDX_FIND_STUDY, 10, find, study, owner, &inserted);
+    cairn_status status;
+
+    study_find_values(record, find);
+    status = insert_or_find(backend, conn, PGIDX_INSERT_STUDY, 11, insert, PGIDX_FIND_STUDY, 10,
+                            find, study, owner, &inserted);
 
     if (status != CAIRN_OK || inserted || strcmp(owner, patient) == 0)
         return status;
@@ -259,19 +325,17 @@ static cairn_status file_series(const pgidx_backend *backend, pgidx_conn *conn,
                                 char series[24])
 {
     number_text series_number;
-    const char *insert[6] = {
-        study, record->series_uid, record->modality,
-        number(&series_number, record->series_number), record->series_description,
-        record->charset,
-    };
-    const char *find[5] = {
-        record->series_uid, record->modality, insert[3], record->series_description,
-        record->charset,
-    };
+    const char *find[5];
+    const char *insert[6];
     char owner[24] = "";
     bool inserted = false;
-    cairn_status status = insert_or_find(backend, conn, PGIDX_INSERT_SERIES, 6, insert,
-                                         PGIDX_FIND_SERIES, 5, find, series, owner, &inserted);
+    cairn_status status;
+
+    series_find_values(record, &series_number, find);
+    insert[0] = study;
+    memcpy(&insert[1], find, sizeof(find));
+    status = insert_or_find(backend, conn, PGIDX_INSERT_SERIES, 6, insert, PGIDX_FIND_SERIES, 5,
+                            find, series, owner, &inserted);
 
     if (status != CAIRN_OK || inserted || strcmp(owner, study) == 0)
         return status;
@@ -288,19 +352,13 @@ static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *co
                                     const pgidx_record *record, const char *series,
                                     char instance[24])
 {
-    number_text instance_number, size, received;
-    const char *values[10] = {
-        series, record->sop_uid, record->sop_class_uid,
-        number(&instance_number, record->instance_number), record->charset, record->path,
-        number(&size, (int64_t)record->size), record->transfer_syntax,
-        number(&received, record->received_at_us), record->calling_ae,
-    };
+    instance_texts texts;
+    const char *values[10];
     PGresult *result = NULL;
     cairn_status status;
 
-    /* A time before 1970 is no reason to fail a store. */
-    if (values[8] == NULL)
-        values[8] = "0";
+    values[0] = series;
+    instance_values(record, &texts, &values[1]);
     status = pgidx_exec_fixed(backend, conn, PGIDX_INSERT_INSTANCE, 10, values, &result);
     if (status != CAIRN_OK)
         return status;
@@ -309,18 +367,101 @@ static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *co
     return CAIRN_OK;
 }
 
+/* Copies the id in the first column of a one-row result; false when there is no row. */
+static bool copy_row_id(const PGresult *result, char row[24])
+{
+    if (result == NULL || PQntuples(result) != 1)
+        return false;
+    snprintf(row, 24, "%s", PQgetvalue(result, 0, 0));
+    return true;
+}
+
 /*
- * Runs the statements of one store on conn, after the prefix statements
- * (SQL text, at most PGIDX_PIPELINE_MAX - 2), which share its first round
- * trip: the caller opens the transaction there or before. It resets the
- * job's outputs first, so it may run again after a rollback.
+ * The common store in one round trip, after the prefix statements. It
+ * takes the UID lock and looks up patient, study and series, which fills
+ * their empty values as on the full way. Then it inserts the instance,
+ * but only when its series is filed under the study and patient that the
+ * instance names. *filed is set when the instance was inserted. Otherwise
+ * the caller rolls the round trip back and runs the full way, which also
+ * handles duplicates and new series.
+ */
+static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
+                                const pgidx_record *record, const pgidx_store_frame *frame,
+                                char ids[4][24], bool *filed, PGresult **kept)
+{
+    pgidx_piped stmts[PGIDX_PIPELINE_MAX];
+    const char *lock[1] = {record->sop_uid};
+    const char *patient[10], *study[10], *series[5], *instance[13], *keys[4];
+    number_text series_number;
+    instance_texts texts;
+    PGresult *results[4] = {NULL, NULL, NULL, NULL};
+    cairn_status status;
+    int count = 0;
+
+    *filed = false;
+    *kept = NULL;
+    if (frame->prefix_count < 0 || frame->prefix_count > PGIDX_PIPELINE_MAX - 6)
+        return CAIRN_ERR_INVALID_ARGUMENT;
+
+    patient_values(record, patient);
+    study_find_values(record, study);
+    series_find_values(record, &series_number, series);
+    instance[0] = record->series_uid;
+    instance_values(record, &texts, &instance[1]);
+    instance[10] = record->study_uid;
+    instance[11] = record->patient_id;
+    instance[12] = record->issuer;
+    keys[0] = record->patient_id;
+    keys[1] = record->issuer;
+    keys[2] = record->study_uid;
+    keys[3] = record->series_uid;
+
+    for (int i = 0; i < frame->prefix_count; i++)
+        stmts[count++] = (pgidx_piped){.sql = frame->prefix[i]};
+    stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = lock};
+    stmts[count++] = (pgidx_piped){
+        .id = PGIDX_FIND_PATIENT, .count = 10, .values = patient, .result = &results[0]};
+    stmts[count++] = (pgidx_piped){
+        .id = PGIDX_FIND_STUDY, .count = 10, .values = study, .result = &results[1]};
+    stmts[count++] = (pgidx_piped){
+        .id = PGIDX_FIND_SERIES, .count = 5, .values = series, .result = &results[2]};
+    stmts[count++] = (pgidx_piped){.id = PGIDX_INSERT_FILED_INSTANCE,
+                                   .count = 13,
+                                   .values = instance,
+                                   .result = &results[3]};
+    if (record->sequences.count > 0) {
+        stmts[count++] = (pgidx_piped){
+            .id = PGIDX_SEQUENCES_KEPT_BY_KEY, .count = 4, .values = keys, .result = kept};
+    }
+
+    status = pgidx_exec_pipeline(backend, conn, stmts, count);
+    if (status == CAIRN_OK) {
+        *filed = copy_row_id(results[3], ids[3]) && copy_row_id(results[0], ids[0]) &&
+                 copy_row_id(results[1], ids[1]) && copy_row_id(results[2], ids[2]);
+    }
+    for (int i = 0; i < 4; i++)
+        PQclear(results[i]);
+    if (!*filed) {
+        PQclear(*kept);
+        *kept = NULL;
+    }
+    return status;
+}
+
+/*
+ * Runs the statements of one store on conn inside frame (see
+ * pgidx_store_frame): the caller opens the transaction there or before.
+ * It resets the job's outputs first, so it may run again after a rollback.
  */
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *call, const char *const *prefix, int prefix_count)
+                             pgidx_store_job *call, const pgidx_store_frame *frame)
 {
     const pgidx_record *record = call->record;
     existing_instance existing = {.found = false};
-    char patient[24], study[24], series[24], instance[24];
+    char ids[4][24];
+    char *patient = ids[0], *study = ids[1], *series = ids[2], *instance = ids[3];
+    PGresult *kept = NULL;
+    bool filed = false;
     cairn_status status;
 
     call->outcome = CAIRN_STORE_STORED;
@@ -329,7 +470,20 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
         call->replaced_path = NULL;
     }
 
-    status = lock_and_find(backend, conn, prefix, prefix_count, record->sop_uid, &existing);
+    status = store_filed(backend, conn, record, frame, ids, &filed, &kept);
+    if (status != CAIRN_OK)
+        goto out;
+    if (filed) {
+        if (record->sequences.count > 0) {
+            const char *owners[5] = {NULL, patient, study, series, instance};
+
+            status = pgidx_seq_store(backend, conn, &record->sequences, owners, kept);
+        }
+        goto out;
+    }
+
+    status = lock_and_find(backend, conn, frame->undo, frame->undo_count, record->sop_uid,
+                           &existing);
     if (status != CAIRN_OK)
         goto out;
 
@@ -358,7 +512,7 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
     if (status == CAIRN_OK && record->sequences.count > 0) {
         const char *owners[5] = {NULL, patient, study, series, instance};
 
-        status = pgidx_seq_store(backend, conn, &record->sequences, owners);
+        status = pgidx_seq_store(backend, conn, &record->sequences, owners, NULL);
     }
     if (status != CAIRN_OK || !existing.found)
         goto out;
@@ -377,6 +531,7 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
     }
 
 out:
+    PQclear(kept);
     free(existing.path);
     return status;
 }

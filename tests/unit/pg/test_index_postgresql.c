@@ -905,6 +905,79 @@ static void test_batch_outcomes(void **state)
     free(value);
 }
 
+/* Stores spec under policy and checks the outcome. */
+static void store_expect(fixture *fx, const instance_spec *spec, cairn_duplicate_policy policy,
+                         cairn_store_outcome expected)
+{
+    cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+
+    assert_int_equal(store_with(fx, fx->db, spec, spec->sop_uid, policy, &outcome, NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, expected);
+}
+
+/* Checks that the first value of sql is expected. */
+static void check_value(const fixture *fx, const char *sql, const char *expected)
+{
+    char *value = db_value(fx, sql);
+
+    assert_non_null(value);
+    assert_string_equal(value, expected);
+    free(value);
+}
+
+/*
+ * A store into a series already filed under its study and patient takes
+ * one round trip; every other store must still end as the full way files
+ * it. These stores each start on that short way and must leave it.
+ */
+static void test_filing_rules(void **state)
+{
+    fixture *fx = *state;
+    const instance_spec first = {NULL, "P9", "9.1", NULL, NULL, NULL, NULL, NULL, "9.1.1",
+                                 NULL, NULL, "9.1.1.1", CT_IMAGE_STORAGE, "1"};
+    const instance_spec fills = {"Late^Name", "P9", "9.1", "20240301", NULL, NULL, NULL, NULL,
+                                 "9.1.1", "CT", "4", "9.1.1.2", CT_IMAGE_STORAGE, "2"};
+    const instance_spec other_study = {"Late^Name", "P9", "9.2", NULL, NULL, NULL, NULL, NULL,
+                                       "9.1.1", "CT", NULL, "9.1.1.3", CT_IMAGE_STORAGE, "3"};
+    const instance_spec other_patient = {"Else^Body", "P10", "9.1", NULL, NULL, NULL, NULL,
+                                         NULL, "9.1.1", "CT", NULL, "9.1.1.4", CT_IMAGE_STORAGE,
+                                         "4"};
+    const instance_spec bare = {NULL, "P11", "9.3", NULL, NULL, NULL, NULL, NULL, "9.3.1", NULL,
+                                NULL, "9.3.1.1", CT_IMAGE_STORAGE, "1"};
+    const instance_spec bare_again = {"Named^Late", "P11", "9.3", "20240302", NULL, NULL, NULL,
+                                      NULL, "9.3.1", "MR", NULL, "9.3.1.1", CT_IMAGE_STORAGE,
+                                      "1"};
+
+    /* The second instance of a series fills what the first left empty. */
+    store_expect(fx, &first, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
+    store_expect(fx, &fills, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
+    check_value(fx, "SELECT name FROM patient WHERE patient_id = 'P9'", "Late^Name");
+    check_value(fx, "SELECT study_date FROM study WHERE study_uid = '9.1'", "20240301");
+    check_value(fx, "SELECT modality || series_number FROM series WHERE series_uid = '9.1.1'",
+                 "CT4");
+
+    /* A series keeps its study, and a study its patient; the unused new rows go. */
+    store_expect(fx, &other_study, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
+    store_expect(fx, &other_patient, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
+    check_value(fx, "SELECT count(*) FROM study", "1");
+    check_value(fx, "SELECT count(*) FROM patient", "1");
+    check_value(fx, "SELECT count(*) FROM instance i JOIN series se ON se.id = i.series"
+                     " WHERE se.series_uid = '9.1.1'",
+                 "4");
+
+    /* A kept or rejected duplicate changes nothing, not even empty values. */
+    store_expect(fx, &bare, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
+    store_expect(fx, &bare_again, CAIRN_DUPLICATE_KEEP, CAIRN_STORE_KEPT);
+    store_expect(fx, &bare_again, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_REJECTED);
+    check_value(fx, "SELECT '[' || name || ']' FROM patient WHERE patient_id = 'P11'", "[]");
+    check_value(fx, "SELECT '[' || study_date || ']' FROM study WHERE study_uid = '9.3'",
+                 "[]");
+    check_value(fx, "SELECT '[' || modality || ']' FROM series WHERE series_uid = '9.3.1'",
+                 "[]");
+    check_value(fx, "SELECT count(*) FROM instance", "5");
+}
+
 static void test_schema_versions(void **state)
 {
     fixture *fx = *state;
@@ -936,6 +1009,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mpps_outbox_commitment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filing_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
     };
 

@@ -59,14 +59,9 @@ static void drop_replaced_path(const pgidx_backend *backend, pgidx_store_job *jo
  */
 static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, void *arg)
 {
-    static const char *const begin[] = {"BEGIN"};
-    static const char *const begin_again[] = {"ROLLBACK", "BEGIN"};
+    static const char *const alone[] = {"BEGIN"};
     static const char *const first[] = {"BEGIN", "SAVEPOINT store"};
     static const char *const next[] = {"RELEASE SAVEPOINT store", "SAVEPOINT store"};
-    static const char *const back[] = {"ROLLBACK TO SAVEPOINT store"};
-    static const pgidx_store_frame alone = {begin, 1, begin_again, 2};
-    static const pgidx_store_frame first_frame = {first, 2, back, 1};
-    static const pgidx_store_frame next_frame = {next, 2, back, 1};
     pgidx_store_job *batch = arg;
 
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
@@ -74,15 +69,14 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
         job->lost_race = false;
     }
     if (batch->next == NULL)
-        return pgidx_store_run(backend, conn, batch, &alone);
+        return pgidx_store_run(backend, conn, batch, alone, 1);
 
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         pgidx_failure failure;
         cairn_status status;
         cairn_status store_status;
 
-        store_status =
-            pgidx_store_run(backend, conn, job, job == batch ? &first_frame : &next_frame);
+        store_status = pgidx_store_run(backend, conn, job, job == batch ? first : next, 2);
         if (store_status == CAIRN_OK)
             continue;
 

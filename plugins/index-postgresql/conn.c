@@ -33,7 +33,10 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
     /*
      * The lookups of a patient, study or series also fill, in the same
      * round trip, the values that the first instance left empty. A full
-     * row is not touched. The parameters after the key are the insert's.
+     * row is not touched, and neither is a row when the instance being
+     * stored (the last parameter) is indexed already: a duplicate that is
+     * kept or rejected changes nothing. For a patient, the parameters
+     * after the key are the insert's.
      */
     [PGIDX_FIND_PATIENT] =
         "WITH found AS (SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2),"
@@ -48,7 +51,8 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " charset = CASE WHEN charset = '' THEN $6 ELSE charset END"
         " FROM found WHERE patient.id = found.id AND ((name = '' AND $3 <> '')"
         " OR (birth_date = '' AND $4 <> '') OR (sex = '' AND $5 <> '')"
-        " OR (charset = '' AND $6 <> '')))"
+        " OR (charset = '' AND $6 <> ''))"
+        " AND NOT EXISTS (SELECT 1 FROM instance WHERE sop_uid = $11))"
         " SELECT id FROM found",
     [PGIDX_INSERT_STUDY] =
         "INSERT INTO study (patient, study_uid, study_date, study_time, accession_number,"
@@ -74,7 +78,8 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " AND ((study_date = '' AND $2 <> '') OR (study_time = '' AND $3 <> '')"
         " OR (accession_number = '' AND $4 <> '') OR (study_id = '' AND $5 <> '')"
         " OR (referring_physician = '' AND $6 <> '') OR (description = '' AND $7 <> '')"
-        " OR (charset = '' AND $8 <> '')))"
+        " OR (charset = '' AND $8 <> ''))"
+        " AND NOT EXISTS (SELECT 1 FROM instance WHERE sop_uid = $11))"
         " SELECT id, patient FROM found",
     [PGIDX_INSERT_SERIES] =
         "INSERT INTO series (study, series_uid, modality, series_number, description, charset)"
@@ -88,7 +93,8 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
         " charset = CASE WHEN charset = '' THEN $5 ELSE charset END"
         " FROM found WHERE series.id = found.id AND ((modality = '' AND $2 <> '')"
         " OR (series_number IS NULL AND $3::bigint IS NOT NULL)"
-        " OR (description = '' AND $4 <> '') OR (charset = '' AND $5 <> '')))"
+        " OR (description = '' AND $4 <> '') OR (charset = '' AND $5 <> ''))"
+        " AND NOT EXISTS (SELECT 1 FROM instance WHERE sop_uid = $6))"
         " SELECT id, study FROM found",
     /* An instance a rejection note named before it arrived is rejected at once. */
     [PGIDX_INSERT_INSTANCE] =

@@ -218,20 +218,8 @@ struct pgidx_store_job {
 cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path);
-/*
- * SQL text around a store's statements. prefix opens its transaction or
- * savepoint. undo rolls the first attempt back and opens it again; it runs
- * when that attempt finds the store is not the common case (write.c).
- */
-typedef struct pgidx_store_frame {
-    const char *const *prefix;
-    int prefix_count;
-    const char *const *undo;
-    int undo_count;
-} pgidx_store_frame;
-
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *job, const pgidx_store_frame *frame);
+                             pgidx_store_job *job, const char *const *prefix, int prefix_count);
 cairn_status pgidx_store_check(const pgidx_backend *backend, pgidx_conn *conn,
                                const pgidx_store_job *job, bool *committed);
 cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);

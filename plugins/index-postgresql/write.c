@@ -16,11 +16,12 @@
  * series already indexed keeps the parent it was first filed under, and
  * a warning is logged, as in the SQLite back end.
  *
- * Most stores add an instance to a series that is already filed: those
- * first try a single round trip that does the lookups and inserts the
- * instance only in that case. Any other store (a new series, a duplicate,
- * a series or study filed under another parent) rolls that attempt back
- * and takes the full way above.
+ * Most stores add an instance to a series that is already filed. Every
+ * store first tries a single round trip that takes the UID lock, does the
+ * lookups and inserts the instance only in that case. Any other store (a
+ * new series, a duplicate, a series or study filed under another parent)
+ * goes on the full way above, in the same transaction: the first round
+ * trip changed nothing that the full way would not change too.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -80,37 +81,6 @@ static cairn_status find_instance(const pgidx_backend *backend, pgidx_conn *conn
 
     memset(existing, 0, sizeof(*existing));
     status = pgidx_exec_fixed(backend, conn, PGIDX_FIND_INSTANCE, 1, values, &result);
-    if (status == CAIRN_OK)
-        status = read_existing(result, existing);
-    PQclear(result);
-    return status;
-}
-
-/*
- * Runs the prefix statements (SQL text such as BEGIN or SAVEPOINT), the
- * UID lock and the lookup of the instance in one round trip. The lookup
- * runs after the lock is granted, so it sees a rival's committed row.
- */
-static cairn_status lock_and_find(const pgidx_backend *backend, pgidx_conn *conn,
-                                  const char *const *prefix, int prefix_count,
-                                  const char *sop_uid, existing_instance *existing)
-{
-    pgidx_piped stmts[PGIDX_PIPELINE_MAX];
-    const char *values[1] = {sop_uid};
-    PGresult *result = NULL;
-    cairn_status status;
-    int count = 0;
-
-    memset(existing, 0, sizeof(*existing));
-    if (prefix_count < 0 || prefix_count > PGIDX_PIPELINE_MAX - 2)
-        return CAIRN_ERR_INVALID_ARGUMENT;
-    for (int i = 0; i < prefix_count; i++)
-        stmts[count++] = (pgidx_piped){.sql = prefix[i]};
-    stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = values};
-    stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_INSTANCE, .count = 1, .values = values, .result = &result};
-
-    status = pgidx_exec_pipeline(backend, conn, stmts, count);
     if (status == CAIRN_OK)
         status = read_existing(result, existing);
     PQclear(result);
@@ -213,8 +183,8 @@ static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *con
     return status;
 }
 
-/* The parameters of PGIDX_FIND_PATIENT and PGIDX_INSERT_PATIENT. */
-static void patient_values(const pgidx_record *record, const char *values[10])
+/* The parameters of PGIDX_FIND_PATIENT; PGIDX_INSERT_PATIENT takes the first 10. */
+static void patient_values(const pgidx_record *record, const char *values[11])
 {
     values[0] = record->patient_id;
     values[1] = record->issuer;
@@ -226,10 +196,11 @@ static void patient_values(const pgidx_record *record, const char *values[10])
     values[7] = record->patient_name_groups[0];
     values[8] = record->patient_name_groups[1];
     values[9] = record->patient_name_groups[2];
+    values[10] = record->sop_uid;
 }
 
 /* The parameters of PGIDX_FIND_STUDY. */
-static void study_find_values(const pgidx_record *record, const char *values[10])
+static void study_find_values(const pgidx_record *record, const char *values[11])
 {
     values[0] = record->study_uid;
     values[1] = record->study_date;
@@ -241,17 +212,22 @@ static void study_find_values(const pgidx_record *record, const char *values[10]
     values[7] = record->charset;
     values[8] = record->study_time_key;
     values[9] = record->referring_physician_folded;
+    values[10] = record->sop_uid;
 }
 
-/* The parameters of PGIDX_FIND_SERIES; series_number holds the text of the number. */
+/*
+ * The parameters of PGIDX_FIND_SERIES; series_number holds the text of the
+ * number. PGIDX_INSERT_SERIES takes the first 5 after the study.
+ */
 static void series_find_values(const pgidx_record *record, number_text *series_number,
-                               const char *values[5])
+                               const char *values[6])
 {
     values[0] = record->series_uid;
     values[1] = record->modality;
     values[2] = number(series_number, record->series_number);
     values[3] = record->series_description;
     values[4] = record->charset;
+    values[5] = record->sop_uid;
 }
 
 /* The instance's own values, in the order of PGIDX_INSERT_INSTANCE's $2 to $10. */
@@ -281,13 +257,13 @@ static void instance_values(const pgidx_record *record, instance_texts *texts,
 static cairn_status file_patient(const pgidx_backend *backend, pgidx_conn *conn,
                                  const pgidx_record *record, char patient[24])
 {
-    const char *values[10];
+    const char *values[11];
     bool inserted = false;
 
     patient_values(record, values);
 
     return insert_or_find(backend, conn, PGIDX_INSERT_PATIENT, 10, values, PGIDX_FIND_PATIENT,
-                          10, values, patient, NULL, &inserted);
+                          11, values, patient, NULL, &inserted);
 }
 
 /* Finds or creates the study, filling its empty values; study receives its row id. */
@@ -300,13 +276,13 @@ static cairn_status file_study(const pgidx_backend *backend, pgidx_conn *conn,
         record->study_description, record->charset, record->study_time_key,
         record->referring_physician_folded,
     };
-    const char *find[10];
+    const char *find[11];
     char owner[24] = "";
     bool inserted = false;
     cairn_status status;
 
     study_find_values(record, find);
-    status = insert_or_find(backend, conn, PGIDX_INSERT_STUDY, 11, insert, PGIDX_FIND_STUDY, 10,
+    status = insert_or_find(backend, conn, PGIDX_INSERT_STUDY, 11, insert, PGIDX_FIND_STUDY, 11,
                             find, study, owner, &inserted);
 
     if (status != CAIRN_OK || inserted || strcmp(owner, patient) == 0)
@@ -325,7 +301,7 @@ static cairn_status file_series(const pgidx_backend *backend, pgidx_conn *conn,
                                 char series[24])
 {
     number_text series_number;
-    const char *find[5];
+    const char *find[6];
     const char *insert[6];
     char owner[24] = "";
     bool inserted = false;
@@ -333,8 +309,8 @@ static cairn_status file_series(const pgidx_backend *backend, pgidx_conn *conn,
 
     series_find_values(record, &series_number, find);
     insert[0] = study;
-    memcpy(&insert[1], find, sizeof(find));
-    status = insert_or_find(backend, conn, PGIDX_INSERT_SERIES, 6, insert, PGIDX_FIND_SERIES, 5,
+    memcpy(&insert[1], find, 5 * sizeof(find[0]));
+    status = insert_or_find(backend, conn, PGIDX_INSERT_SERIES, 6, insert, PGIDX_FIND_SERIES, 6,
                             find, series, owner, &inserted);
 
     if (status != CAIRN_OK || inserted || strcmp(owner, study) == 0)
@@ -382,16 +358,17 @@ static bool copy_row_id(const PGresult *result, char row[24])
  * their empty values as on the full way. Then it inserts the instance,
  * but only when its series is filed under the study and patient that the
  * instance names. *filed is set when the instance was inserted. Otherwise
- * the caller rolls the round trip back and runs the full way, which also
- * handles duplicates and new series.
+ * the caller goes on the full way, which also handles duplicates and new
+ * series.
  */
 static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
-                                const pgidx_record *record, const pgidx_store_frame *frame,
-                                char ids[4][24], bool *filed, PGresult **kept)
+                                const pgidx_record *record, const char *const *prefix,
+                                int prefix_count, char ids[4][24], bool *filed,
+                                PGresult **kept)
 {
     pgidx_piped stmts[PGIDX_PIPELINE_MAX];
     const char *lock[1] = {record->sop_uid};
-    const char *patient[10], *study[10], *series[5], *instance[13], *keys[4];
+    const char *patient[11], *study[11], *series[6], *instance[13], *keys[4];
     number_text series_number;
     instance_texts texts;
     PGresult *results[4] = {NULL, NULL, NULL, NULL};
@@ -400,7 +377,7 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
 
     *filed = false;
     *kept = NULL;
-    if (frame->prefix_count < 0 || frame->prefix_count > PGIDX_PIPELINE_MAX - 6)
+    if (prefix_count < 0 || prefix_count > PGIDX_PIPELINE_MAX - 6)
         return CAIRN_ERR_INVALID_ARGUMENT;
 
     patient_values(record, patient);
@@ -416,15 +393,15 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
     keys[2] = record->study_uid;
     keys[3] = record->series_uid;
 
-    for (int i = 0; i < frame->prefix_count; i++)
-        stmts[count++] = (pgidx_piped){.sql = frame->prefix[i]};
+    for (int i = 0; i < prefix_count; i++)
+        stmts[count++] = (pgidx_piped){.sql = prefix[i]};
     stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = lock};
     stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_PATIENT, .count = 10, .values = patient, .result = &results[0]};
+        .id = PGIDX_FIND_PATIENT, .count = 11, .values = patient, .result = &results[0]};
     stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_STUDY, .count = 10, .values = study, .result = &results[1]};
+        .id = PGIDX_FIND_STUDY, .count = 11, .values = study, .result = &results[1]};
     stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_SERIES, .count = 5, .values = series, .result = &results[2]};
+        .id = PGIDX_FIND_SERIES, .count = 6, .values = series, .result = &results[2]};
     stmts[count++] = (pgidx_piped){.id = PGIDX_INSERT_FILED_INSTANCE,
                                    .count = 13,
                                    .values = instance,
@@ -449,12 +426,13 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
 }
 
 /*
- * Runs the statements of one store on conn inside frame (see
- * pgidx_store_frame): the caller opens the transaction there or before.
- * It resets the job's outputs first, so it may run again after a rollback.
+ * Runs the statements of one store on conn, after the prefix statements
+ * (SQL text, at most PGIDX_PIPELINE_MAX - 6), which share its first round
+ * trip: the caller opens the transaction there or before. It resets the
+ * job's outputs first, so it may run again after a rollback.
  */
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *call, const pgidx_store_frame *frame)
+                             pgidx_store_job *call, const char *const *prefix, int prefix_count)
 {
     const pgidx_record *record = call->record;
     existing_instance existing = {.found = false};
@@ -470,7 +448,7 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
         call->replaced_path = NULL;
     }
 
-    status = store_filed(backend, conn, record, frame, ids, &filed, &kept);
+    status = store_filed(backend, conn, record, prefix, prefix_count, ids, &filed, &kept);
     if (status != CAIRN_OK)
         goto out;
     if (filed) {
@@ -482,8 +460,8 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
         goto out;
     }
 
-    status = lock_and_find(backend, conn, frame->undo, frame->undo_count, record->sop_uid,
-                           &existing);
+    /* The UID lock is held, and the short way changed nothing that this way would not. */
+    status = find_instance(backend, conn, record->sop_uid, &existing);
     if (status != CAIRN_OK)
         goto out;
 

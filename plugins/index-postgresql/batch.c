@@ -18,9 +18,12 @@
  *     the batch again or verifies the COMMIT on the first store that
  *     changed the index, as for a single store.
  *
- * A batch of one store needs no savepoint and runs as before batching,
- * with txn.c's retries. Two runners let one batch run its statements
- * while the other waits for its COMMIT to reach the disk.
+ * A batch runs without savepoints first, since nearly every store
+ * succeeds. When one store fails, the batch is rolled back and runs again
+ * with a savepoint per store, which gives each store its own result as
+ * above. A batch of one store needs no savepoint and runs as before
+ * batching, with txn.c's retries. Two runners let one batch run its
+ * statements while the other waits for its COMMIT to reach the disk.
  *
  * NOTE: the callers of a batch wait for its slowest store, up to the
  * statement_timeout of each statement. MAX_RUNNERS was chosen on a busy
@@ -52,6 +55,31 @@ static void drop_replaced_path(const pgidx_backend *backend, pgidx_store_job *jo
 }
 
 /*
+ * Runs the stores of batch one after the other in the transaction it
+ * opens, without savepoints. Returns false when one store did not
+ * succeed: the transaction is then rolled back, unless the connection is
+ * gone, and *status tells which.
+ */
+static bool run_without_savepoints(const pgidx_backend *backend, pgidx_conn *conn,
+                                   pgidx_store_job *batch, cairn_status *status)
+{
+    static const char *const begin[] = {"BEGIN"};
+
+    *status = CAIRN_OK;
+    for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
+        *status = pgidx_store_run(backend, conn, job, begin, job == batch ? 1 : 0);
+        if (*status == CAIRN_OK)
+            continue;
+
+        drop_replaced_path(backend, job);
+        if (conn->failure != PGIDX_FAILED_CONNECTION)
+            *status = run_simple(backend, conn, "ROLLBACK");
+        return false;
+    }
+    return true;
+}
+
+/*
  * The body of the batch transaction; it sends BEGIN itself, in the first
  * round trip of the first store. A failure it returns ends the whole
  * transaction, and the failure of one store is kept in that store's job.
@@ -63,6 +91,7 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
     static const char *const first[] = {"BEGIN", "SAVEPOINT store"};
     static const char *const next[] = {"RELEASE SAVEPOINT store", "SAVEPOINT store"};
     pgidx_store_job *batch = arg;
+    cairn_status status;
 
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         job->status = CAIRN_OK;
@@ -71,9 +100,13 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
     if (batch->next == NULL)
         return pgidx_store_run(backend, conn, batch, alone, 1);
 
+    if (run_without_savepoints(backend, conn, batch, &status))
+        return CAIRN_OK;
+    if (status != CAIRN_OK)
+        return status;
+
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         pgidx_failure failure;
-        cairn_status status;
         cairn_status store_status;
 
         store_status = pgidx_store_run(backend, conn, job, job == batch ? first : next, 2);

@@ -96,6 +96,27 @@ static int mkdir_durable(int parent_fd, const char *name)
     return errno == EEXIST ? 0 : -1;
 }
 
+/*
+ * Returns a random 32-bit token for a file name. Each thread seeds a
+ * xorshift generator once from getrandom(2), so a file costs no system
+ * call. The token only has to make clashes unlikely, not to be secret.
+ */
+static uint32_t file_token(void)
+{
+    static _Thread_local uint64_t state;
+
+    if (state == 0) {
+        if (getrandom(&state, sizeof state, 0) != sizeof state)
+            state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&state;
+        if (state == 0)
+            state = 0x9E3779B97F4A7C15u;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (uint32_t)(state >> 32);
+}
+
 /* Writes the relative path "ab/<sha256 hex>.<random hex>.dcm" into rel. */
 static int instance_relative_path(const char *sop_instance_uid, char *rel, size_t size)
 {
@@ -111,8 +132,7 @@ static int instance_relative_path(const char *sop_instance_uid, char *rel, size_
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 
     /* A random token keeps a duplicate from ever overwriting the archived file. */
-    if (getrandom(&token, sizeof token, 0) != sizeof token)
-        token = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    token = file_token();
 
     if (snprintf(rel, size, "%.2s/%s.%08x.dcm", hex, hex, token) >= (int)size)
         return -1;
@@ -647,6 +667,17 @@ uint64_t archive_tmp_size(const archive_tmp *tmp)
     return tmp->size;
 }
 
+/*
+ * The buffer is written and reused only once it is full, so while the
+ * file is no larger than the buffer its bytes all start at the beginning.
+ */
+const uint8_t *archive_tmp_contents(const archive_tmp *tmp)
+{
+    if (tmp->writer != NULL || tmp->buf == NULL || tmp->size > tmp->buf_size)
+        return NULL;
+    return tmp->buf;
+}
+
 void archive_tmp_discard(archive_tmp *tmp)
 {
     if (tmp == NULL)
@@ -777,7 +808,7 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
         sync_error = fsync(leaf_fd) == 0 ? 0 : errno;
     else
         sync_error = archive_sync_wait(ar->sync, sync_solo_commit, &solo, NULL);
-    if (sync_error == 0 && check_writeback(tmp->fd) != 0)
+    if (sync_error == 0 && !ar->sync_per_file && check_writeback(tmp->fd) != 0)
         sync_error = errno;
     if (sync_error != 0) {
         result = status_from_errno(sync_error);

@@ -86,6 +86,12 @@ int archive_tmp_advance(archive_tmp *tmp, size_t len);
 int archive_tmp_flush(archive_tmp *tmp);
 int archive_tmp_fd(const archive_tmp *tmp);
 uint64_t archive_tmp_size(const archive_tmp *tmp);
+/*
+ * Returns the whole file's bytes (archive_tmp_size of them) when they are
+ * all still in tmp's buffer, as for a small instance, else NULL. The
+ * bytes stay valid until the next write to tmp or archive_tmp_discard.
+ */
+const uint8_t *archive_tmp_contents(const archive_tmp *tmp);
 /* Deletes the temporary file (if still there) and frees tmp. NULL is fine. */
 void archive_tmp_discard(archive_tmp *tmp);
 

@@ -252,9 +252,23 @@ static int receive_store_dataset(cairn_assoc *assoc, const dimse_limits *limits,
     };
     dcm_error err = {0};
     const dcm_ts *ts = dcm_ts_find(msg->transfer_syntax_uid);
+    const uint8_t *whole = archive_tmp_contents(msg->tmp);
+    int parsed;
 
-    if (dcm_parse_fd(archive_tmp_fd(msg->tmp), dataset_offset, ts, &opt, &msg->dataset,
-                     &err) != DCM_OK) {
+    /* A small instance is parsed from memory, and a large one is read back from its file. */
+    if (whole != NULL) {
+        parsed = dcm_parse_buffer(whole + dataset_offset,
+                                  (size_t)(archive_tmp_size(msg->tmp) - dataset_offset), ts, &opt,
+                                  &msg->dataset, &err);
+
+        /* Report file offsets, as when the file is read back. Inflated data has its own. */
+        if (parsed != DCM_OK && ts != NULL && !ts->deflated)
+            err.offset += dataset_offset;
+    } else {
+        parsed = dcm_parse_fd(archive_tmp_fd(msg->tmp), dataset_offset, ts, &opt, &msg->dataset,
+                              &err);
+    }
+    if (parsed != DCM_OK) {
         snprintf(msg->error, sizeof msg->error, "data set cannot be parsed at byte %llu: %.160s",
                  (unsigned long long)err.offset, err.message);
         msg->dataset = NULL;

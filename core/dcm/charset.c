@@ -298,6 +298,22 @@ static void decode_iso2022(utf8_buffer *b, const char *in, size_t len, charset_i
     }
 }
 
+/*
+ * Whether every byte is printable ASCII or a text control (TAB, LF, FF,
+ * CR). Such bytes mean the same in every character set whose G0 is ASCII,
+ * so they need no conversion.
+ */
+static bool plain_ascii(const char *in, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c >= 0x7F || (c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r'))
+            return false;
+    }
+    return true;
+}
+
 static const term_info *find_term(const char *term, size_t len)
 {
     for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
@@ -349,7 +365,10 @@ int dcm_charset_to_utf8(const char *specific_character_set, const char *in, size
     if (term_count > 1)
         code_extensions = true;
 
-    if (code_extensions)
+    /* Most values are plain ASCII, and iconv_open(3) costs more than the copy. */
+    if (first->g0 == CS_ASCII && plain_ascii(in, len))
+        append(&b, len > 0 ? in : "", len);
+    else if (code_extensions)
         decode_iso2022(&b, in, len, first->g0, first->g1, vr);
     else
         decode(&b, first->iconv_name, NULL, in, len, 1);

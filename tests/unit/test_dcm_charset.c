@@ -141,6 +141,28 @@ static void delimiters_reset_designation(void **state)
     free(out);
 }
 
+/* ASCII text is copied under every term whose G0 is ASCII, controls included. */
+static void ascii_text_copied(void **state)
+{
+    static const char *const terms[] = {"", "ISO_IR 100", "ISO_IR 192", "GB18030",
+                                        "\\ISO 2022 IR 87", "ISO 2022 IR 6\\ISO 2022 IR 149"};
+    static const char text[] = "Doe^John=Line 1\r\n\tEnd";
+    char *out = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
+        assert_int_equal(dcm_charset_to_utf8(terms[i], text, sizeof text - 1, DCM_VR_LT, &out),
+                         DCM_OK);
+        assert_string_equal(out, text);
+        free(out);
+    }
+
+    /* An empty value stays empty. */
+    assert_int_equal(dcm_charset_to_utf8("ISO_IR 100", NULL, 0, DCM_VR_LO, &out), DCM_OK);
+    assert_string_equal(out, "");
+    free(out);
+}
+
 static void single_byte_terms(void **state)
 {
     static const struct {
@@ -183,6 +205,7 @@ int main(void)
         cmocka_unit_test(default_repertoire_passes_ascii),
         cmocka_unit_test(invalid_bytes_replaced),
         cmocka_unit_test(delimiters_reset_designation),
+        cmocka_unit_test(ascii_text_copied),
         cmocka_unit_test(single_byte_terms),
     };
 

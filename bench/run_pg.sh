@@ -16,6 +16,8 @@
 #     sender (README.md gives the numbers);
 #   - find-*: the round trip of study-level C-FIND requests on cairnd at
 #     that size (lib/qr_client.py, one open association), median and p99.
+# The ingest cases run ROUNDS times, the servers taking turns, and the
+# report ends with the median of each case per server and their ratio.
 # Prints a Markdown report and writes it to bench/results/pg-<date>.md
 # (pg-<date>-<time>.md when that file exists).
 # README.md in this folder describes the cases. Every loop is bounded in
@@ -23,7 +25,8 @@
 #
 # Usage: bench/run_pg.sh BUILD_DIR
 # Settings (environment): PG_INSTANCES PG_SERIES PG_PER_SERIES SMALL_COUNT
-# SMALL_SECONDS CLIENTS FIND_COUNT FIND_SECONDS SERVERS BENCH_TMP KEEP_WORK=1.
+# SMALL_SECONDS CLIENTS ROUNDS FIND_COUNT FIND_SECONDS SERVERS BENCH_TMP
+# KEEP_WORK=1.
 
 set -u
 
@@ -42,6 +45,7 @@ PG_PER_SERIES=${PG_PER_SERIES:-25}     # instances per series
 SMALL_COUNT=${SMALL_COUNT:-1000}       # small instances per association
 SMALL_SECONDS=${SMALL_SECONDS:-120}    # time bound of one ingest case
 CLIENTS=${CLIENTS:-8}                  # concurrent associations of the ingest
+ROUNDS=${ROUNDS:-3}                    # runs of each ingest case per server
 FIND_COUNT=${FIND_COUNT:-200}          # C-FIND requests per case
 FIND_SECONDS=${FIND_SECONDS:-30}       # time bound of one C-FIND case
 SERVERS=${SERVERS:-"cairn orthanc"}
@@ -247,12 +251,12 @@ print(json.load(urllib.request.urlopen("http://127.0.0.1:%s/statistics" % sys.ar
 
 # --- cases -------------------------------------------------------------
 
-# case_ingest SENDER: CLIENTS associations at once, each sending its own
-# folder of SMALL_COUNT new instances, with storescu (case ingest-N) or with
-# lib/store_send.c (SENDER "c", case ingest-N-c). Stored instances are
-# counted on the server before and after.
+# case_ingest SENDER ROUND: CLIENTS associations at once, each sending its
+# own folder of SMALL_COUNT new instances made for that round, with storescu
+# (case ingest-N) or with lib/store_send.c (SENDER "c", case ingest-N-c).
+# Stored instances are counted on the server before and after.
 case_ingest() {
-    local sender=$1 name="ingest-$CLIENTS" before after start seconds stored expected rate
+    local sender=$1 round=$2 name="ingest-$CLIENTS" before after start seconds stored expected rate
     local i acknowledged=0 line n failed note pids=()
     [ "$sender" = c ] && name="ingest-$CLIENTS-c"
     sync
@@ -261,10 +265,10 @@ case_ingest() {
     for ((i = 0; i < CLIENTS; i++)); do
         if [ "$sender" = c ]; then
             timeout -k 2 "$SMALL_SECONDS" "$WORK/store_send" 127.0.0.1 "$SRV_PORT" "$SRV_AET" \
-                "$WORK/in/${SRV_NAME}_c_$i" > "$WORK/store-send-$SRV_NAME-$i.log" 2>&1 &
+                "$WORK/in/${SRV_NAME}_c_r${round}_$i" > "$WORK/store-send-$SRV_NAME-$i.log" 2>&1 &
         else
             TCP_NODELAY=1 timeout -k 2 "$SMALL_SECONDS" storescu -aec "$SRV_AET" 127.0.0.1 \
-                "$SRV_PORT" +sd "$WORK/in/${SRV_NAME}_$i" > "$WORK/storescu-$SRV_NAME-$i.log" 2>&1 &
+                "$SRV_PORT" +sd "$WORK/in/${SRV_NAME}_r${round}_$i" > "$WORK/storescu-$SRV_NAME-$i.log" 2>&1 &
         fi
         pids+=($!)
     done
@@ -274,7 +278,7 @@ case_ingest() {
     stored=$((after - before))
     expected=$((CLIENTS * SMALL_COUNT))
     rate=$(awk -v n="$stored" -v s="$seconds" 'BEGIN { printf "%.1f", n / s }')
-    note="$stored of $expected in $seconds s"
+    note="round $round: $stored of $expected in $seconds s"
 
     if [ "$sender" = c ]; then
         # Each store_send prints a line "instances=N failed=F ...". A sender
@@ -337,31 +341,57 @@ log "loaded in $LOAD_SECONDS s; database size $DB_SIZE"
 
 cc -O2 -o "$WORK/store_send" "$LIB/store_send.c" || { log "cannot compile $LIB/store_send.c"; exit 1; }
 
-# Every folder gets new UIDs, so no case sends a duplicate of an earlier one.
-log "making $SMALL_COUNT small instances per association"
-for server in $SERVERS; do
-    for folder in "${server}" "${server}_c"; do
-        for ((i = 0; i < CLIENTS; i++)); do
-            $PY "$LIB/make_instances.py" small "$WORK/in" "${folder}_$i" "$SMALL_COUNT" &
+# Every folder gets new UIDs, so no case sends a duplicate of an earlier
+# one. All are made before the first case: deleting or making files while a
+# case runs would slow the server down.
+log "making $SMALL_COUNT small instances per association, $ROUNDS rounds"
+for ((round = 1; round <= ROUNDS; round++)); do
+    for server in $SERVERS; do
+        for folder in "${server}_r$round" "${server}_c_r$round"; do
+            for ((i = 0; i < CLIENTS; i++)); do
+                $PY "$LIB/make_instances.py" small "$WORK/in" "${folder}_$i" "$SMALL_COUNT" &
+            done
+            wait
         done
-        wait
     done
 done
 
-for server in $SERVERS; do
-    start_server "$server"
-    case_ingest storescu
-    case_ingest c
-    if [ "$server" = cairn ]; then
-        k=$((PATIENT_COUNT / 2 + 7))
-        case_find name-exact "PatientName=BENCH^PATIENT$k"
-        case_find name-prefix "PatientName=BENCH^PATIENT$((k / 10))1*"
-        case_find date "StudyDate=20100101"
-        case_find uid "StudyInstanceUID=1.2.826.0.1.3680043.9.7433.200.$((STUDY_COUNT / 3))"
-    fi
-    stop_server
+for ((round = 1; round <= ROUNDS; round++)); do
+    for server in $SERVERS; do
+        start_server "$server"
+        case_ingest storescu "$round"
+        case_ingest c "$round"
+        if [ "$server" = cairn ] && [ "$round" = 1 ]; then
+            k=$((PATIENT_COUNT / 2 + 7))
+            case_find name-exact "PatientName=BENCH^PATIENT$k"
+            case_find name-prefix "PatientName=BENCH^PATIENT$((k / 10))1*"
+            case_find date "StudyDate=20100101"
+            case_find uid "StudyInstanceUID=1.2.826.0.1.3680043.9.7433.200.$((STUDY_COUNT / 3))"
+        fi
+        stop_server
+    done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# medians: per ingest case, the median rate of each server over the rounds,
+# and cairn's divided by Orthanc's, as Markdown table rows.
+medians() {
+    awk -F'\t' '$4 == "inst/s" { key = $1 SUBSEP $2; n[key]++; v[key, n[key]] = $3; cases[$1] = 1 }
+        function median(key,    i, j, t, m) {
+            m = n[key]
+            if (m == 0) return 0
+            for (i = 1; i <= m; i++) a[i] = v[key, i]
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        }
+        END {
+            for (c in cases) {
+                cm = median(c SUBSEP "cairn"); om = median(c SUBSEP "orthanc")
+                ratio = om > 0 ? sprintf("%.2f", cm / om) : "-"
+                printf "| %s | %.1f | %.1f | %s |\n", c, cm, om, ratio
+            }
+        }' "$RESULTS" | sort
+}
 
 # --- report ------------------------------------------------------------
 
@@ -376,10 +406,17 @@ REPORT="$BENCH_DIR/results/pg-$(date +%Y-%m-%d).md"
     echo "- Orthanc $(dpkg-query -W -f '${Version}' orthanc 2>/dev/null), orthanc-postgresql $(dpkg-query -W -f '${Version}' orthanc-postgresql 2>/dev/null)"
     echo "- Cairn's database: $PG_INSTANCES instances, $STUDY_COUNT studies, $PATIENT_COUNT patients, $DB_SIZE, loaded in $LOAD_SECONDS s; Orthanc's database starts empty"
     echo "- ingest-$CLIENTS: $CLIENTS storescu processes at once (TCP_NODELAY=1), one association each, $SMALL_COUNT small CT instances each, at most $SMALL_SECONDS s"
+    echo "- each ingest case ran $ROUNDS times per server, the servers taking turns (a server restarted for each round, its database kept); each round sent new instances"
     echo "- ingest-$CLIENTS-c: the same with $CLIENTS lib/store_send.c processes (cc -O2, TCP_NODELAY, data sets by sendfile) and new instances; it uses far less CPU per instance than storescu, which shares the $(nproc) CPUs with the servers"
     echo
     echo "| case | server | value | unit | note |"
     echo "|---|---|---|---|---|"
     awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$RESULTS"
+    echo
+    echo "Median over $ROUNDS rounds (inst/s):"
+    echo
+    echo "| case | cairn | orthanc | ratio |"
+    echo "|---|---|---|---|"
+    medians
 } | tee "$REPORT"
 log "report written to $REPORT"

@@ -230,11 +230,12 @@ static void series_find_values(const pgidx_record *record, number_text *series_n
     values[5] = record->sop_uid;
 }
 
-/* The instance's own values, in the order of PGIDX_INSERT_INSTANCE's $2 to $10. */
+/* The decimal texts of an instance's numbers. */
 typedef struct instance_texts {
     number_text instance_number, size, received;
 } instance_texts;
 
+/* The instance's own values, in the order of PGIDX_INSERT_INSTANCE's $2 to $10. */
 static void instance_values(const pgidx_record *record, instance_texts *texts,
                             const char *values[9])
 {

@@ -400,22 +400,25 @@ REPORT="$BENCH_DIR/results/pg-$(date +%Y-%m-%d).md"
 {
     echo "# Cairn on PostgreSQL, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
+    echo "- cairn commit $(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown), build type $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)"
+    echo "- servers: $SERVERS"
     echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "- load average at start: $LOAD_START; at end: $LOAD_END"
     echo "- PostgreSQL $(psql --version | awk '{ print $3 }'), a cluster of its own on a unix socket, default settings"
     echo "- Orthanc $(dpkg-query -W -f '${Version}' orthanc 2>/dev/null), orthanc-postgresql $(dpkg-query -W -f '${Version}' orthanc-postgresql 2>/dev/null)"
     echo "- Cairn's database: $PG_INSTANCES instances, $STUDY_COUNT studies, $PATIENT_COUNT patients, $DB_SIZE, loaded in $LOAD_SECONDS s; Orthanc's database starts empty"
     echo "- ingest-$CLIENTS: $CLIENTS storescu processes at once (TCP_NODELAY=1), one association each, $SMALL_COUNT small CT instances each, at most $SMALL_SECONDS s"
-    echo "- each ingest case ran $ROUNDS times per server, the servers taking turns (a server restarted for each round, its database kept); each round sent new instances"
+    echo "- each ingest case ran $ROUNDS time(s) per server, the servers taking turns (a server restarted for each round, its database kept); each round sent new instances"
     echo "- ingest-$CLIENTS-c: the same with $CLIENTS lib/store_send.c processes (cc -O2, TCP_NODELAY, data sets by sendfile) and new instances; it uses far less CPU per instance than storescu, which shares the $(nproc) CPUs with the servers"
+    echo "- find-*: study-level C-FIND on cairnd only, after its first ingest round, $FIND_COUNT requests on one association (lib/qr_client.py)"
     echo
     echo "| case | server | value | unit | note |"
     echo "|---|---|---|---|---|"
     awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$RESULTS"
     echo
-    echo "Median over $ROUNDS rounds (inst/s):"
+    echo "Median over $ROUNDS round(s), inst/s (0.0: the server did not run):"
     echo
-    echo "| case | cairn | orthanc | ratio |"
+    echo "| case | cairn | orthanc | cairn / orthanc |"
     echo "|---|---|---|---|"
     medians
 } | tee "$REPORT"

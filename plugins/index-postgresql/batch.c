@@ -57,8 +57,9 @@ static void drop_replaced_path(const pgidx_backend *backend, pgidx_store_job *jo
 /*
  * Runs the stores of batch one after the other in the transaction it
  * opens, without savepoints. Returns false when one store did not
- * succeed: the transaction is then rolled back, unless the connection is
- * gone, and *status tells which.
+ * succeed. The transaction is then rolled back unless the connection is
+ * gone, and *status is the status of that rollback or, without a
+ * connection, of the store.
  */
 static bool run_without_savepoints(const pgidx_backend *backend, pgidx_conn *conn,
                                    pgidx_store_job *batch, cairn_status *status)

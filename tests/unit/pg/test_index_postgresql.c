@@ -931,8 +931,8 @@ static void check_value(const fixture *fx, const char *sql, const char *expected
 
 /*
  * A store into a series already filed under its study and patient takes
- * one round trip; every other store must still end as the full way files
- * it. These stores each start on that short way and must leave it.
+ * one round trip. Every other store must still end as the full way files
+ * it, and each store below starts on the short way and must leave it.
  */
 static void test_filing_rules(void **state)
 {

@@ -340,23 +340,32 @@ static inline int wire_read_associate_ac(const uint8_t *body, uint32_t len, uint
     return accepted ? 0 : -1;
 }
 
-/* Returns the Status (0000,0900) of a complete command set, or -1 when absent or malformed. */
-static inline int wire_command_status(const uint8_t *command, size_t len)
+/*
+ * Returns the US value of element (0000,ELEMENT) of a complete command set,
+ * or -1 when it is missing or malformed.
+ */
+static inline int wire_command_us(const uint8_t *command, size_t len, uint16_t element)
 {
     size_t offset = 0;
 
     while (offset + 8 <= len) {
         uint16_t group = wire_get_le16(command + offset);
-        uint16_t element = wire_get_le16(command + offset + 2);
+        uint16_t found = wire_get_le16(command + offset + 2);
         uint32_t value_len = wire_get_le32(command + offset + 4);
 
         if (value_len > len - offset - 8)
             return -1;
-        if (group == 0 && element == 0x0900 && value_len == 2)
-            return wire_get_le16(command + offset + 8);
+        if (group == 0 && found == element)
+            return value_len == 2 ? wire_get_le16(command + offset + 8) : -1;
         offset += 8 + value_len;
     }
     return -1;
+}
+
+/* Returns the Status (0000,0900) of a complete command set, or -1 when missing or malformed. */
+static inline int wire_command_status(const uint8_t *command, size_t len)
+{
+    return wire_command_us(command, len, 0x0900);
 }
 
 /* --- sockets ----------------------------------------------------------- */

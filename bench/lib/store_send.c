@@ -511,25 +511,6 @@ static int send_store(int sock, wire_buffer *command, const instance_file *in, u
     return 0;
 }
 
-/* Returns the US value of command element (0000,ELEMENT), or -1 when absent or malformed. */
-static int command_us(const uint8_t *command, size_t len, uint16_t element)
-{
-    size_t offset = 0;
-
-    while (offset + 8 <= len) {
-        uint16_t group = wire_get_le16(command + offset);
-        uint16_t found = wire_get_le16(command + offset + 2);
-        uint32_t value_len = wire_get_le32(command + offset + 4);
-
-        if (value_len > len - offset - 8)
-            return -1;
-        if (group == 0 && found == element)
-            return value_len == 2 ? wire_get_le16(command + offset + 8) : -1;
-        offset += 8 + value_len;
-    }
-    return -1;
-}
-
 /*
  * Reads P-DATA-TF PDUs until the last command fragment and returns the
  * Status (0000,0900) of the C-STORE-RSP to MESSAGE_ID, or -1 when no such
@@ -575,9 +556,9 @@ static int read_store_status(int sock, uint8_t *body, uint16_t message_id)
             break;
     }
 
-    int field = command_us(command, command_len, 0x0100);
-    int responded_to = command_us(command, command_len, 0x0120);
-    int status = command_us(command, command_len, 0x0900);
+    int field = wire_command_us(command, command_len, 0x0100);
+    int responded_to = wire_command_us(command, command_len, 0x0120);
+    int status = wire_command_us(command, command_len, 0x0900);
     if (field != C_STORE_RSP || responded_to != message_id || status < 0) {
         fprintf(stderr, "store_send: expected a C-STORE-RSP to message %u with a status, got "
                 "command field %04X responding to %d\n", (unsigned)message_id,

@@ -299,7 +299,7 @@ static void decode_iso2022(utf8_buffer *b, const char *in, size_t len, charset_i
 }
 
 /*
- * Whether every byte is printable ASCII or a text control (TAB, LF, FF,
+ * Returns whether every byte is printable ASCII or a text control (TAB, LF, FF,
  * CR). Such bytes mean the same in every character set whose G0 is ASCII,
  * so they need no conversion.
  */

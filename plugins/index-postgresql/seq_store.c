@@ -141,7 +141,7 @@ static cairn_status sequence_kept(const pgidx_backend *backend, pgidx_conn *conn
     return CAIRN_OK;
 }
 
-/* Whether a PGIDX_SEQUENCES_KEPT_BY_KEY result lists sequence tag at level. */
+/* Returns whether a PGIDX_SEQUENCES_KEPT_BY_KEY result lists sequence tag at level. */
 static bool listed_as_kept(const PGresult *kept, int level, cairn_tag tag)
 {
     for (int row = 0; row < PQntuples(kept); row++) {

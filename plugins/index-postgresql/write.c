@@ -183,7 +183,10 @@ static cairn_status insert_or_find(const pgidx_backend *backend, pgidx_conn *con
     return status;
 }
 
-/* The parameters of PGIDX_FIND_PATIENT; PGIDX_INSERT_PATIENT takes the first 10. */
+/*
+ * Fills values with the parameters of PGIDX_FIND_PATIENT. PGIDX_INSERT_PATIENT
+ * takes the first 10.
+ */
 static void patient_values(const pgidx_record *record, const char *values[11])
 {
     values[0] = record->patient_id;
@@ -199,7 +202,7 @@ static void patient_values(const pgidx_record *record, const char *values[11])
     values[10] = record->sop_uid;
 }
 
-/* The parameters of PGIDX_FIND_STUDY. */
+/* Fills values with the parameters of PGIDX_FIND_STUDY. */
 static void study_find_values(const pgidx_record *record, const char *values[11])
 {
     values[0] = record->study_uid;
@@ -216,8 +219,9 @@ static void study_find_values(const pgidx_record *record, const char *values[11]
 }
 
 /*
- * The parameters of PGIDX_FIND_SERIES; series_number holds the text of the
- * number. PGIDX_INSERT_SERIES takes the first 5 after the study.
+ * Fills values with the parameters of PGIDX_FIND_SERIES, and series_number
+ * receives the text of the number. PGIDX_INSERT_SERIES takes the first 5
+ * after the study.
  */
 static void series_find_values(const pgidx_record *record, number_text *series_number,
                                const char *values[6])
@@ -235,7 +239,7 @@ typedef struct instance_texts {
     number_text instance_number, size, received;
 } instance_texts;
 
-/* The instance's own values, in the order of PGIDX_INSERT_INSTANCE's $2 to $10. */
+/* Fills values with the instance's own values, as PGIDX_INSERT_INSTANCE's $2 to $10. */
 static void instance_values(const pgidx_record *record, instance_texts *texts,
                             const char *values[9])
 {
@@ -361,6 +365,9 @@ static bool copy_row_id(const PGresult *result, char row[24])
  * instance names. *filed is set when the instance was inserted. Otherwise
  * the caller goes on the full way, which also handles duplicates and new
  * series.
+ *
+ * NOTE: a store that opens a new series pays for this round trip as well,
+ * which costs most where every series has one instance (CR, DX).
  */
 static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
                                 const pgidx_record *record, const char *const *prefix,

@@ -960,7 +960,7 @@ static void test_filing_rules(void **state)
     check_value(fx, "SELECT modality || series_number FROM series WHERE series_uid = '9.1.1'",
                  "CT4");
 
-    /* A series keeps its study, and a study its patient; the unused new rows go. */
+    /* A series keeps its study and a study its patient. Unused new rows are deleted. */
     store_expect(fx, &other_study, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
     store_expect(fx, &other_patient, CAIRN_DUPLICATE_REJECT, CAIRN_STORE_STORED);
     check_value(fx, "SELECT count(*) FROM study", "1");

@@ -35,8 +35,9 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
      * round trip, the values that the first instance left empty. A full
      * row is not touched, and neither is a row when the instance being
      * stored (the last parameter) is indexed already: a duplicate that is
-     * kept or rejected changes nothing. For a patient, the parameters
-     * after the key are the insert's.
+     * kept or rejected changes nothing. A NULL last parameter fills
+     * regardless. For a patient, the parameters after the key are the
+     * insert's.
      */
     [PGIDX_FIND_PATIENT] =
         "WITH found AS (SELECT id FROM patient WHERE patient_id = $1 AND issuer = $2),"
@@ -105,17 +106,21 @@ static const char *const fixed_sql[PGIDX_STMT_COUNT] = {
     /*
      * The common store: the instance is new and its series is already filed
      * under its study and patient. It inserts nothing otherwise, and the
-     * store runs the full way (write.c).
+     * store runs the full way (write.c). The row ids it returns come from
+     * the snapshot that decided the insert, which the lookups before it
+     * may not share (write.c).
      */
     [PGIDX_INSERT_FILED_INSTANCE] =
-        "INSERT INTO instance (series, sop_uid, sop_class_uid, instance_number, charset, path,"
-        " size, transfer_syntax, received_at_us, calling_ae, rejected)"
-        " SELECT se.id, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9::bigint, $10,"
-        " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2)"
+        "WITH filing AS (SELECT p.id AS patient, st.id AS study, se.id AS series"
         " FROM series se JOIN study st ON st.id = se.study JOIN patient p ON p.id = st.patient"
         " WHERE se.series_uid = $1 AND st.study_uid = $11 AND p.patient_id = $12"
-        " AND p.issuer = $13"
-        " ON CONFLICT (sop_uid) DO NOTHING RETURNING id",
+        " AND p.issuer = $13),"
+        " inserted AS (INSERT INTO instance (series, sop_uid, sop_class_uid, instance_number,"
+        " charset, path, size, transfer_syntax, received_at_us, calling_ae, rejected)"
+        " SELECT series, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9::bigint, $10,"
+        " EXISTS (SELECT 1 FROM rejection WHERE sop_uid = $2) FROM filing"
+        " ON CONFLICT (sop_uid) DO NOTHING RETURNING id)"
+        " SELECT filing.patient, filing.study, filing.series, inserted.id FROM filing, inserted",
     [PGIDX_DELETE_INSTANCE] = "DELETE FROM instance WHERE id = $1",
     /* A rejected instance still belongs to its series. */
     [PGIDX_PRUNE_SERIES] = "DELETE FROM series WHERE id = $1"

@@ -348,13 +348,10 @@ static cairn_status insert_instance(const pgidx_backend *backend, pgidx_conn *co
     return CAIRN_OK;
 }
 
-/* Copies the id in the first column of a one-row result; false when there is no row. */
-static bool copy_row_id(const PGresult *result, char row[24])
+/* True when result has exactly one row. */
+static bool one_row(const PGresult *result)
 {
-    if (result == NULL || PQntuples(result) != 1)
-        return false;
-    snprintf(row, 24, "%s", PQgetvalue(result, 0, 0));
-    return true;
+    return result != NULL && PQntuples(result) == 1;
 }
 
 /*
@@ -362,9 +359,15 @@ static bool copy_row_id(const PGresult *result, char row[24])
  * takes the UID lock and looks up patient, study and series, which fills
  * their empty values as on the full way. Then it inserts the instance,
  * but only when its series is filed under the study and patient that the
- * instance names. *filed is set when the instance was inserted. Otherwise
+ * instance names. *filed is set when the instance was inserted, and ids
+ * then holds the patient, study, series and instance row ids. Otherwise
  * the caller goes on the full way, which also handles duplicates and new
  * series.
+ *
+ * Each statement reads the rows committed when it starts. A store of
+ * another connection that files the series can commit between a lookup
+ * and the insert, so the insert alone decides, and a level its lookup
+ * missed has its empty values filled in a second round trip.
  *
  * NOTE: a store that opens a new series pays for this round trip as well,
  * which costs most where every series has one instance (CR, DX).
@@ -374,12 +377,17 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
                                 int prefix_count, char ids[4][24], bool *filed,
                                 PGresult **kept)
 {
+    static const pgidx_stmt_id lookups[3] = {PGIDX_FIND_PATIENT, PGIDX_FIND_STUDY,
+                                             PGIDX_FIND_SERIES};
     pgidx_piped stmts[PGIDX_PIPELINE_MAX];
     const char *lock[1] = {record->sop_uid};
     const char *patient[11], *study[11], *series[6], *instance[13], *keys[4];
+    const char **lookup_values[3] = {patient, study, series};
+    const int lookup_counts[3] = {11, 11, 6};
     number_text series_number;
     instance_texts texts;
     PGresult *results[4] = {NULL, NULL, NULL, NULL};
+    bool missed[3] = {false, false, false};
     cairn_status status;
     int count = 0;
 
@@ -404,12 +412,12 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
     for (int i = 0; i < prefix_count; i++)
         stmts[count++] = (pgidx_piped){.sql = prefix[i]};
     stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = lock};
-    stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_PATIENT, .count = 11, .values = patient, .result = &results[0]};
-    stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_STUDY, .count = 11, .values = study, .result = &results[1]};
-    stmts[count++] = (pgidx_piped){
-        .id = PGIDX_FIND_SERIES, .count = 6, .values = series, .result = &results[2]};
+    for (int level = 0; level < 3; level++) {
+        stmts[count++] = (pgidx_piped){.id = lookups[level],
+                                       .count = lookup_counts[level],
+                                       .values = lookup_values[level],
+                                       .result = &results[level]};
+    }
     stmts[count++] = (pgidx_piped){.id = PGIDX_INSERT_FILED_INSTANCE,
                                    .count = 13,
                                    .values = instance,
@@ -420,16 +428,33 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
     }
 
     status = pgidx_exec_pipeline(backend, conn, stmts, count);
-    if (status == CAIRN_OK) {
-        *filed = copy_row_id(results[3], ids[3]) && copy_row_id(results[0], ids[0]) &&
-                 copy_row_id(results[1], ids[1]) && copy_row_id(results[2], ids[2]);
+    if (status == CAIRN_OK && one_row(results[3])) {
+        *filed = true;
+        for (int i = 0; i < 4; i++)
+            snprintf(ids[i], 24, "%s", PQgetvalue(results[3], 0, i));
+        for (int level = 0; level < 3; level++)
+            missed[level] = !one_row(results[level]);
     }
     for (int i = 0; i < 4; i++)
         PQclear(results[i]);
     if (!*filed) {
         PQclear(*kept);
         *kept = NULL;
+        return status;
     }
+
+    /* The instance is new here, so the fill needs no guard against duplicates. */
+    count = 0;
+    for (int level = 0; level < 3; level++) {
+        if (!missed[level])
+            continue;
+        lookup_values[level][lookup_counts[level] - 1] = NULL;
+        stmts[count++] = (pgidx_piped){.id = lookups[level],
+                                       .count = lookup_counts[level],
+                                       .values = lookup_values[level]};
+    }
+    if (count > 0)
+        status = pgidx_exec_pipeline(backend, conn, stmts, count);
     return status;
 }
 

@@ -929,6 +929,151 @@ static void check_value(const fixture *fx, const char *sql, const char *expected
     free(value);
 }
 
+/* ---- a lookup and the insert of one store read different snapshots ---- */
+
+/* The store of the snapshot test, run in a thread while the test renames a study. */
+typedef struct held_store {
+    const fixture *fx;
+    instance_spec spec;
+    cairn_status status;
+    cairn_store_outcome outcome;
+} held_store;
+
+static void *store_held(void *arg)
+{
+    held_store *held = arg;
+
+    held->status = store_with(held->fx, held->fx->db, &held->spec, held->spec.sop_uid,
+                              CAIRN_DUPLICATE_KEEP, &held->outcome, NULL);
+    return NULL;
+}
+
+/*
+ * Each statement of a store reads the rows committed when it starts, so
+ * a lookup can miss a study that the insert after it reads. Here the
+ * series lookup of the second store is held for a second by a trigger
+ * while another connection gives the series' study the UID that the
+ * instance names: it stands in for another node whose store commits in
+ * between. The instance must be stored, not taken for a duplicate of
+ * itself (the host would remove the file that its row names), and the
+ * study that the lookup missed must still get its empty values filled.
+ */
+static void test_lookup_misses_filing(void **state)
+{
+    fixture *fx = *state;
+    const instance_spec first = {NULL, "P20", "9.20.9", NULL, NULL, NULL, NULL, NULL, "9.20.1",
+                                 NULL, NULL, "9.20.1.1", CT_IMAGE_STORAGE, "1"};
+    held_store second = {
+        .fx = fx,
+        .spec = {NULL, "P20", "9.20", "20240401", NULL, NULL, NULL, NULL, "9.20.1", "CT", NULL,
+                 "9.20.1.2", CT_IMAGE_STORAGE, "2"},
+        .outcome = CAIRN_STORE_REJECTED,
+    };
+    pthread_t thread;
+
+    store_expect(fx, &first, CAIRN_DUPLICATE_KEEP, CAIRN_STORE_STORED);
+    free(db_value(fx, "CREATE FUNCTION hold_series() RETURNS trigger LANGUAGE plpgsql AS $$"
+                      " BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$"));
+    free(db_value(fx, "CREATE TRIGGER hold_series BEFORE UPDATE ON series FOR EACH ROW"
+                      " WHEN (NEW.series_uid = '9.20.1') EXECUTE FUNCTION hold_series()"));
+
+    assert_int_equal(pthread_create(&thread, NULL, store_held, &second), 0);
+    pause_ms(300);
+    free(db_value(fx, "UPDATE study SET study_uid = '9.20' WHERE study_uid = '9.20.9'"));
+    pthread_join(thread, NULL);
+
+    assert_int_equal(second.status, CAIRN_OK);
+    assert_int_equal(second.outcome, CAIRN_STORE_STORED);
+    check_value(fx, "SELECT count(*) FROM instance WHERE path = sop_uid AND sop_uid LIKE '9.20.%'",
+                 "2");
+    check_value(fx, "SELECT study_date FROM study WHERE study_uid = '9.20'", "20240401");
+    check_value(fx, "SELECT modality FROM series WHERE series_uid = '9.20.1'", "CT");
+}
+
+/* ---- stores that open a series together ---- */
+
+/* Rounds of the new-series test, and stores that open each round's series at once. */
+#define NEW_SERIES_ROUNDS 100
+#define NEW_SERIES_STORES 4
+
+/* One store of the new-series test. */
+typedef struct opener {
+    const fixture *fx;
+    int index;
+    int stored, failed, other;
+    pthread_barrier_t *start;
+} opener;
+
+static void *open_series(void *arg)
+{
+    opener *self = arg;
+
+    for (int round = 0; round < NEW_SERIES_ROUNDS; round++) {
+        char patient[32], study[32], series[32], uid[48], path[64];
+        instance_spec spec = archive[0];
+        cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+
+        snprintf(patient, sizeof(patient), "PN%d", round);
+        snprintf(study, sizeof(study), "1.2.3.9.%d", round);
+        snprintf(series, sizeof(series), "1.2.3.9.%d.1", round);
+        snprintf(uid, sizeof(uid), "1.2.3.9.%d.1.%d", round, self->index);
+        snprintf(path, sizeof(path), "open/%d/%d", round, self->index);
+        spec.patient_id = patient;
+        spec.study_uid = study;
+        spec.series_uid = series;
+        spec.sop_uid = uid;
+        pthread_barrier_wait(self->start);
+        if (store_with(self->fx, self->fx->db, &spec, path, CAIRN_DUPLICATE_KEEP, &outcome, NULL) !=
+            CAIRN_OK)
+            self->failed++;
+        else if (outcome == CAIRN_STORE_STORED)
+            self->stored++;
+        else
+            self->other++;
+    }
+    return NULL;
+}
+
+/*
+ * Several stores open one new patient, study and series at the same
+ * moment, round after round. Each is a new instance, so each must be
+ * stored, never taken for a duplicate of itself: a kept duplicate makes
+ * the host remove the file that the index row points to.
+ */
+static void test_new_series_together(void **state)
+{
+    fixture *fx = *state;
+    opener openers[NEW_SERIES_STORES];
+    pthread_t threads[NEW_SERIES_STORES];
+    pthread_barrier_t start;
+    int stored = 0, failed = 0, other = 0;
+    char expected[16];
+
+    pthread_barrier_init(&start, NULL, NEW_SERIES_STORES);
+    for (int i = 0; i < NEW_SERIES_STORES; i++) {
+        openers[i] = (opener){.fx = fx, .index = i, .start = &start};
+        assert_int_equal(pthread_create(&threads[i], NULL, open_series, &openers[i]), 0);
+    }
+    for (int i = 0; i < NEW_SERIES_STORES; i++) {
+        pthread_join(threads[i], NULL);
+        stored += openers[i].stored;
+        failed += openers[i].failed;
+        other += openers[i].other;
+    }
+    pthread_barrier_destroy(&start);
+
+    assert_int_equal(failed, 0);
+    assert_int_equal(other, 0);
+    assert_int_equal(stored, NEW_SERIES_ROUNDS * NEW_SERIES_STORES);
+    snprintf(expected, sizeof(expected), "%d", NEW_SERIES_ROUNDS * NEW_SERIES_STORES);
+    check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid LIKE '1.2.3.9.%'"
+                     " AND path = 'open/' || split_part(sop_uid, '.', 5) || '/'"
+                     " || split_part(sop_uid, '.', 7)",
+                 expected);
+    snprintf(expected, sizeof(expected), "%d", NEW_SERIES_ROUNDS);
+    check_value(fx, "SELECT count(*) FROM series WHERE series_uid LIKE '1.2.3.9.%'", expected);
+}
+
 /*
  * A store into a series already filed under its study and patient takes
  * one round trip. Every other store must still end as the full way files
@@ -1013,6 +1158,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filing_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_series_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_misses_filing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
     };
 

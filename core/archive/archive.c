@@ -830,6 +830,13 @@ cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *at
     result = ar->ops->store_instance(ar->db, (const cairn_dataset *)attributes, &file, policy,
                                      outcome, &replaced);
     metrics_index_latency(metrics_now_us() - started_us);
+    if (result == CAIRN_ERR_OUTCOME_UNKNOWN) {
+        log_error(log, "archive: index outcome of %s unknown; kept %s, which `cairn check`"
+                  " reports as an orphan if the index did not commit it",
+                  sop_instance_uid, rel);
+        linked = false;
+        goto out;
+    }
     if (result != CAIRN_OK) {
         log_error(log, "archive: index did not record %s: %s", sop_instance_uid,
                   cairn_strerror(result));

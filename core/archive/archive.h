@@ -99,6 +99,8 @@ void archive_tmp_discard(archive_tmp *tmp);
  * Makes tmp durable and indexes it (see the file comment). attributes are
  * the leading attributes of the data set. On return tmp is consumed
  * whatever the result. CAIRN_ERR_NO_SPACE or CAIRN_ERR_IO: nothing stored.
+ * CAIRN_ERR_OUTCOME_UNKNOWN: the index may or may not have the instance,
+ * so its file stays under its final name.
  */
 cairn_status archive_commit(archive *ar, archive_tmp *tmp, const dcm_dataset *attributes,
                             const char *sop_instance_uid, const char *transfer_syntax_uid,

@@ -158,7 +158,10 @@ static int run_batch(pgidx_index *index, pgidx_store_job *batch)
 
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         if (status != CAIRN_OK) {
-            if (job->status == CAIRN_OK || job->lost_race)
+            /* A store rolled back to its savepoint was in no COMMIT, lost or not. */
+            if (job->lost_race)
+                job->status = status == CAIRN_ERR_OUTCOME_UNKNOWN ? CAIRN_ERR_DATABASE : status;
+            else if (job->status == CAIRN_OK)
                 job->status = status;
             job->lost_race = false;
         }

@@ -34,6 +34,7 @@ typedef struct pgidx_backend {
     int statement_timeout_ms;
     int connect_timeout_s;
     int reconnect_window_ms; /* how long one call waits for the server to come back */
+    int64_t commit_check_window_ms; /* how long the check of an unanswered COMMIT waits */
     bool migrate_at_start;
 } pgidx_backend;
 

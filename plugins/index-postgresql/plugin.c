@@ -17,6 +17,9 @@
  *   connect_timeout    seconds one connection attempt may take (5)
  *   reconnect_window   seconds a call keeps trying to reach a server that
  *                      went away before it fails (10; 0: fail at once)
+ *   commit_check_window
+ *                      seconds the check of a COMMIT left without a reply
+ *                      keeps trying to reach the server (60)
  *   migrate_at_start   migrate an older schema when cairnd starts (true);
  *                      when false, run `cairnd --migrate` after upgrades
  */
@@ -64,7 +67,8 @@ static cairn_status read_settings(pgidx_backend *backend, const cairn_config *co
 {
     static const char *const allowed[] = {
         "conninfo", "host", "port", "dbname", "user", "password_file", "pool_size",
-        "statement_timeout", "connect_timeout", "reconnect_window", "migrate_at_start",
+        "statement_timeout", "connect_timeout", "reconnect_window", "commit_check_window",
+        "migrate_at_start",
     };
     const cairn_host_api *api = backend->api;
     const char *conninfo = NULL;
@@ -118,6 +122,10 @@ static cairn_status read_settings(pgidx_backend *backend, const cairn_config *co
     if (status != CAIRN_OK)
         return status;
     backend->reconnect_window_ms = (int)number * 1000;
+    status = api->config_get_int(config, "commit_check_window", 60, 1, 86400, &number);
+    if (status != CAIRN_OK)
+        return status;
+    backend->commit_check_window_ms = (int64_t)number * 1000;
     status = api->config_get_bool(config, "migrate_at_start", 1, &flag);
     if (status != CAIRN_OK)
         return status;

@@ -15,9 +15,9 @@
  *     known. The verify function queries the server on a new connection
  *     for the transaction's change. When the change is there the call
  *     succeeds, and otherwise it runs again. The check waits for the
- *     server longer than reconnect_window (VERIFY_WINDOW_MS at least):
- *     failing a store whose row may be committed would have the host
- *     remove a file the index then points to.
+ *     server up to commit_check_window, then the call fails with
+ *     CAIRN_ERR_OUTCOME_UNKNOWN, on which the host keeps a stored file
+ *     that the index may point to.
  *
  * A body must therefore be safe to run more than once: it resets its
  * outputs when it starts.
@@ -29,12 +29,6 @@
 
 /* Runs of a transaction that lost to another one, before giving up. */
 #define MAX_CONFLICT_RUNS 8
-
-/*
- * Minimum time the check of a COMMIT without a reply keeps trying to
- * reach the server. A server restart usually takes less.
- */
-#define VERIFY_WINDOW_MS 60000
 
 /* Pause between attempts to reach a server that went away. */
 #define RECONNECT_PAUSE_MS 200
@@ -144,13 +138,16 @@ static cairn_status run(pgidx_index *index, const char *what, run_mode mode,
 
         if (failure == PGIDX_FAILED_CONNECTION && committing && verify != NULL) {
             bool committed = false;
-            int64_t window = backend->reconnect_window_ms > VERIFY_WINDOW_MS
-                                 ? backend->reconnect_window_ms
-                                 : VERIFY_WINDOW_MS;
 
-            status = verify_commit(index, verify, arg, now_ms() + window, &committed);
-            if (status != CAIRN_OK)
-                return status;
+            status = verify_commit(index, verify, arg,
+                                   now_ms() + backend->commit_check_window_ms, &committed);
+            if (status != CAIRN_OK) {
+                pgidx_log(backend, CAIRN_LOG_ERROR,
+                          "index %s: the connection was lost during COMMIT and the server"
+                          " did not answer the check for %lld s; its outcome is unknown",
+                          what, (long long)(backend->commit_check_window_ms / 1000));
+                return CAIRN_ERR_OUTCOME_UNKNOWN;
+            }
             if (committed) {
                 pgidx_log(backend, CAIRN_LOG_INFO,
                           "index %s: the server committed before the connection was lost",

@@ -146,6 +146,9 @@ static cairn_status on_c_store(void *state, cairn_assoc *assoc, const cairn_mess
     if (rc == CAIRN_ERR_NO_SPACE)
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance,
                     "archive disk is full");
+    if (rc == CAIRN_ERR_OUTCOME_UNKNOWN)
+        return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance,
+                    "index outcome unknown (database down); send the instance again");
     if (rc != CAIRN_OK) {
         snprintf(comment, sizeof comment, "archive failed: %s", cairn_strerror(rc));
         return fail(st, assoc, reply, CAIRN_DIMSE_STORE_OUT_OF_RESOURCES, sop_instance, comment);

@@ -270,6 +270,10 @@ typedef struct cairn_index_ops {
      * *replaced_path receives the relative path of the file that is no
      * longer referenced, allocated with the host's alloc (the caller frees
      * it with the host's free). Returns only when the change is durable.
+     * Returns CAIRN_ERR_OUTCOME_UNKNOWN when the back end cannot tell
+     * whether the row was committed (its connection was lost during the
+     * COMMIT and the server stayed unreachable): the host then keeps the
+     * file, so that no row ever names a removed file.
      */
     cairn_status (*store_instance)(void *db, const cairn_dataset *attributes,
                                    const cairn_instance_file *file,

@@ -36,6 +36,7 @@ typedef enum cairn_status {
     CAIRN_ERR_LIMIT = 16,           /* a configured maximum was reached */
     CAIRN_ERR_CANCELLED = 17,       /* the peer cancelled the request */
     CAIRN_ERR_REFUSED = 18,         /* a remote AE rejected or aborted the association */
+    CAIRN_ERR_OUTCOME_UNKNOWN = 19, /* a change may or may not have been committed */
     CAIRN_STATUS_SENTINEL_ = 0x7fffffff
 } cairn_status;
 
@@ -65,6 +66,7 @@ static inline const char *cairn_strerror(cairn_status status)
     case CAIRN_ERR_LIMIT: return "configured limit reached";
     case CAIRN_ERR_CANCELLED: return "cancelled";
     case CAIRN_ERR_REFUSED: return "refused by the remote AE";
+    case CAIRN_ERR_OUTCOME_UNKNOWN: return "outcome unknown";
     case CAIRN_STATUS_SENTINEL_: break;
     }
     return "unknown status";

@@ -155,7 +155,7 @@ static void load_plugin(fixture *fx, const char *extra)
              "index = { plugin = \"index-postgresql\"; };\n"
              "plugin_directory = \"%s\";\n"
              "plugins = { index-postgresql = { conninfo = \"host=%s dbname=%s user=cairn\";"
-             " pool_size = 4; %s }; };\n"
+             " %s }; };\n"
              "aes = ( { title = \"CAIRN\"; port = 11112; plugins = [ \"index-postgresql\" ]; } );\n",
              CAIRN_PLUGIN_BUILD_DIR, fx->socket, fx->dbname, extra);
     write_file(path, text);
@@ -183,7 +183,7 @@ static int setup(void **state)
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", fx->dbname);
     server_sql(fx->socket, sql);
 
-    load_plugin(fx, "");
+    load_plugin(fx, "pool_size = 4;");
     assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &fx->db), CAIRN_OK);
     *state = fx;
     return 0;
@@ -953,8 +953,8 @@ static void *store_held(void *arg)
  * a lookup can miss a study that the insert after it reads. Here the
  * series lookup of the second store is held for a second by a trigger
  * while another connection gives the series' study the UID that the
- * instance names: it stands in for another node whose store commits in
- * between. The instance must be stored, not taken for a duplicate of
+ * instance names, as a store of another node that commits in between
+ * would. The instance must be stored, not taken for a duplicate of
  * itself (the host would remove the file that its row names), and the
  * study that the lookup missed must still get its empty values filled.
  */
@@ -1126,6 +1126,57 @@ static void test_filing_rules(void **state)
     check_value(fx, "SELECT count(*) FROM instance", "5");
 }
 
+/*
+ * A COMMIT whose connection is lost before its reply, while the server
+ * takes no new connection for longer than commit_check_window: the store
+ * must fail with CAIRN_ERR_OUTCOME_UNKNOWN, on which the host keeps the
+ * file. A deferred trigger ends its own session during the COMMIT of the
+ * store that follows only, and the handle has a pool of one connection,
+ * so the check has to connect anew.
+ */
+static void test_commit_outcome_unknown(void **state)
+{
+    fixture *fx = *state;
+    instance_spec spec = archive[0];
+    cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+    char sql[256];
+
+    fx->index->ops.close(fx->db);
+    fx->db = NULL;
+    plugin_registry_destroy(fx->registry);
+    conf_destroy(fx->conf);
+    load_plugin(fx, "pool_size = 1; reconnect_window = 1; commit_check_window = 1;"
+                    " connect_timeout = 1;");
+    assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &fx->db), CAIRN_OK);
+
+    /* A first store leaves the one connection of the pool open. */
+    store_expect(fx, &archive[1], CAIRN_DUPLICATE_KEEP, CAIRN_STORE_STORED);
+    free(db_value(fx, "CREATE SEQUENCE lose_once"));
+    free(db_value(fx, "CREATE FUNCTION lose_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                      " BEGIN IF nextval('lose_once') = 1 THEN"
+                      " PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);"
+                      " END IF; RETURN NULL; END $$"));
+    free(db_value(fx, "CREATE CONSTRAINT TRIGGER lose_commit AFTER INSERT ON instance"
+                      " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lose_commit()"));
+
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", fx->dbname);
+    server_sql(fx->socket, sql);
+    spec.sop_uid = "1.2.3.10.1";
+    assert_int_equal(store_with(fx, fx->db, &spec, spec.sop_uid, CAIRN_DUPLICATE_KEEP, &outcome,
+                                NULL),
+                     CAIRN_ERR_OUTCOME_UNKNOWN);
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", fx->dbname);
+    server_sql(fx->socket, sql);
+
+    /* The session ended before its commit, and the next store of the UID reconnects. */
+    check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.10.1'", "0");
+    assert_int_equal(store_with(fx, fx->db, &spec, spec.sop_uid, CAIRN_DUPLICATE_KEEP, &outcome,
+                                NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_STORED);
+    check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.10.1'", "1");
+}
+
 static void test_schema_versions(void **state)
 {
     fixture *fx = *state;
@@ -1160,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filing_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_series_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_misses_filing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_outcome_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
     };
 

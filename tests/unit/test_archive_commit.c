@@ -26,7 +26,7 @@
 /* The result the stub back end returns for the next store, and the path it received. */
 static cairn_status next_status;
 static cairn_store_outcome next_outcome;
-static char stored_path[PATH_MAX];
+static char stored_path[256];
 
 static cairn_status stub_open(void *state, const char *storage_path, void **db)
 {
@@ -114,11 +114,12 @@ static bool commit_keeps_file(cairn_status status, cairn_store_outcome outcome)
                      status);
     assert_true(stored_path[0] != '\0');
 
-    snprintf(path, sizeof path, "%s/%s", folder, stored_path);
+    assert_true(snprintf(path, sizeof path, "%s/%s", folder, stored_path) < (int)sizeof path);
     exists = stat(path, &st) == 0;
     if (exists)
         assert_int_equal(st.st_size, sizeof bytes);
-    snprintf(tmp_folder, sizeof tmp_folder, "%s/tmp", folder);
+    assert_true(snprintf(tmp_folder, sizeof tmp_folder, "%s/tmp", folder) <
+                (int)sizeof tmp_folder);
     assert_int_equal(nftw(tmp_folder, count_entry, 16, FTW_PHYS), 0);
 
     archive_close(ar);

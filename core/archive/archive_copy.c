@@ -4,8 +4,9 @@
  * configuration (typically SQLite) into the index of this one (typically
  * PostgreSQL) on the same storage folder. Instances are stored again from
  * their archived files, since index rows keep fewer attributes than
- * store_instance reads; then come the IOCM rejections, the jobs and plugin
- * documents, the MPPS steps, the storage commitment rows and the outbox.
+ * store_instance reads, on several threads (archive_copy_instances.c).
+ * Then come the IOCM rejections, the jobs and plugin documents, the MPPS
+ * steps, the storage commitment rows and the outbox.
  *
  * Running it twice copies nothing twice: instances go in with the keep
  * policy, jobs, steps and commitment rows replace their copies, and an
@@ -14,30 +15,25 @@
  * nodes. Stop every node of both indexes while it runs.
  */
 #include "archive/archive_copy.h"
+#include "archive/archive_copy_internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcm/dcm.h"
 #include "util/log.h"
 
-/* Instances between two progress lines. */
-#define PROGRESS_EVERY 1000
 /* SOP Instance UIDs per reject_instances call. */
 #define REJECT_BATCH 512
 
 typedef struct copy_state {
-    const char *storage;
     const cairn_index_ops *src;
     void *src_db;
     const cairn_index_ops *dst;
     void *dst_db;
-    uint64_t total;
-    uint64_t seen, stored, present, failed;
+    copy_counts instances;
     /* rejections, batched by code */
     char *uids[REJECT_BATCH];
     size_t n_uids;
@@ -57,62 +53,6 @@ void archive_copy_keep_index_only(cairn_conf *conf)
         if (strcmp(conf->plugins[i].name, conf->index_plugin) != 0)
             conf->plugins[i].enabled = false;
     }
-}
-
-/* Returns true when rel is a relative path inside the storage folder. */
-static bool path_is_safe(const char *rel)
-{
-    return rel != NULL && rel[0] != '\0' && rel[0] != '/' && strstr(rel, "..") == NULL;
-}
-
-static int copy_instance(void *arg, const cairn_index_row *row)
-{
-    copy_state *cs = arg;
-    dcm_read_options opt = {.stop_at = DCM_TAG(0x7FE0, 0x0010)};
-    dcm_dataset *meta = NULL, *ds = NULL;
-    char path[PATH_MAX];
-    cairn_instance_file file;
-    cairn_store_outcome outcome = CAIRN_STORE_STORED;
-    char *replaced = NULL;
-    cairn_status st;
-
-    cs->seen++;
-    if (row->file == NULL || !path_is_safe(row->file->path) ||
-        snprintf(path, sizeof path, "%s/%s", cs->storage, row->file->path) >= (int)sizeof path) {
-        log_error(NULL, "copy-index: instance row %llu has no usable file path; skipped",
-                  (unsigned long long)cs->seen);
-        cs->failed++;
-        return 0;
-    }
-    if (dcm_file_read(path, &opt, &meta, &ds, NULL, NULL) != DCM_OK || ds == NULL) {
-        log_error(NULL, "copy-index: cannot read %s; its instance is skipped", path);
-        cs->failed++;
-        goto out;
-    }
-
-    file = *row->file;
-    file.struct_size = sizeof file;
-    st = cs->dst->store_instance(cs->dst_db, (const cairn_dataset *)ds, &file,
-                                 CAIRN_DUPLICATE_KEEP, &outcome, &replaced);
-    if (st != CAIRN_OK) {
-        log_error(NULL, "copy-index: the target index did not take %s: %s", path,
-                  cairn_strerror(st));
-        cs->failed++;
-    } else if (outcome == CAIRN_STORE_STORED) {
-        cs->stored++;
-    } else {
-        cs->present++;
-    }
-    free(replaced);
-
-out:
-    if (cs->seen % PROGRESS_EVERY == 0)
-        printf("instances: %llu of %llu\n", (unsigned long long)cs->seen,
-               (unsigned long long)cs->total);
-    fflush(stdout);
-    dcm_dataset_destroy(ds);
-    dcm_dataset_destroy(meta);
-    return 0;
 }
 
 /* Sends the batched rejections of one code to the target. */
@@ -329,6 +269,7 @@ int archive_copy_index(const cairn_conf *conf, const plugin_index *target,
     plugin_registry *source_plugins = NULL;
     const plugin_index *source;
     copy_state cs = {0};
+    copy_source copied;
     char *storage = NULL, *source_storage = NULL;
     cairn_status st;
     int result = 1;
@@ -350,7 +291,6 @@ int archive_copy_index(const cairn_conf *conf, const plugin_index *target,
         goto out;
     }
 
-    cs.storage = storage;
     cs.src = &source->ops;
     cs.dst = &target->ops;
     if (target->ops.migrate != NULL &&
@@ -366,27 +306,29 @@ int archive_copy_index(const cairn_conf *conf, const plugin_index *target,
         goto out;
     }
 
-    source->ops.count(cs.src_db, CAIRN_LEVEL_INSTANCE, &cs.total);
+    copied = (copy_source){.storage = storage, .ops = &source->ops, .db = cs.src_db};
+    source->ops.count(cs.src_db, CAIRN_LEVEL_INSTANCE, &copied.total);
     printf("copying the index of %s (%s) into that of %s (%s): %llu instances\n", source_config,
-           source->ops.name, conf->path, target->ops.name, (unsigned long long)cs.total);
-    st = source->ops.list(cs.src_db, CAIRN_LEVEL_INSTANCE, NULL, copy_instance, &cs);
+           source->ops.name, conf->path, target->ops.name, (unsigned long long)copied.total);
+    fflush(stdout);
+    st = copy_instances(&copied, &target->ops, cs.dst_db, &cs.instances);
     if (st != CAIRN_OK) {
         log_error(NULL, "copy-index: listing the source instances failed: %s",
                   cairn_strerror(st));
         goto out;
     }
     if (!copy_documents(&cs))
-        cs.failed++;
+        cs.instances.failed++;
 
     printf("instances: %llu read, %llu copied, %llu already present, %llu failed\n",
-           (unsigned long long)cs.seen, (unsigned long long)cs.stored,
-           (unsigned long long)cs.present, (unsigned long long)cs.failed);
+           (unsigned long long)cs.instances.seen, (unsigned long long)cs.instances.stored,
+           (unsigned long long)cs.instances.present, (unsigned long long)cs.instances.failed);
     printf("rejections: %llu; jobs and documents: %llu; MPPS steps: %llu; commitments: %llu; "
            "outbox messages: %llu copied, %llu already present\n",
            (unsigned long long)cs.rejections, (unsigned long long)cs.jobs,
            (unsigned long long)cs.steps, (unsigned long long)cs.commitments,
            (unsigned long long)cs.messages, (unsigned long long)cs.messages_present);
-    result = cs.failed == 0 ? 0 : 1;
+    result = cs.instances.failed == 0 ? 0 : 1;
 
 out:
     if (cs.dst_db != NULL)

@@ -4,8 +4,9 @@
 # `cairnd --copy-index-from`: an archive kept with the SQLite index moves
 # to PostgreSQL on the same storage folder. The copy must carry every
 # instance with the attributes of its file (C-FIND on the new index finds
-# the patient names), the rejections and the jobs, print its counts, and
-# copy nothing twice when run again.
+# the patient names), the rejections and the jobs, print its counts, fail
+# on a file it cannot read while it copies the others, and copy nothing
+# twice when run again. COPY_COUNT sets the number of instances (60).
 #
 # Usage: tests/interop/pg/test_copy_index.sh BUILD_DIR (under ctest, after pg.start)
 
@@ -14,7 +15,7 @@ export CAIRN_TEST_INDEX=postgresql
 . "$(dirname "$0")/../store_lib.sh"
 
 UID_ROOT="1.2.826.0.1.3680043.9.7433.95.$$"
-COUNT=60
+COUNT=${COPY_COUNT:-60}
 STUDIES=3
 REJECTED_UID="$UID_ROOT.99.1"
 
@@ -67,15 +68,30 @@ pg_value() {
     psql -X -At -h "$TEST_PG_SOCKET" -p "$TEST_PG_PORT" -U cairn -d "$TEST_PG_DB" -c "$1"
 }
 
+# One file cannot be read during the first copy.
+hidden=$(instance_files | head -n 1)
+mv "$hidden" "$hidden.hidden"
+
 t0=$EPOCHREALTIME
 "$CAIRND" --config "$TEST_TMP/pg.conf" --copy-index-from "$TEST_TMP/sqlite.conf" \
     > "$TEST_TMP/copy1.log" 2>&1
 rc=$?
 echo "    first copy: $(python3 -c "print(round($EPOCHREALTIME - $t0, 2))") s"
 sed 's/^/    /' "$TEST_TMP/copy1.log" | grep -v '^    instances: [0-9]* of' | tail -n 4
-check "the copy succeeds (exit $rc)" test $rc -eq 0
-check "the copy reports $COUNT instances copied" \
-    grep -q "^instances: $COUNT read, $COUNT copied, 0 already present, 0 failed" "$TEST_TMP/copy1.log"
+check "the copy with an unreadable file fails (exit $rc)" test $rc -eq 1
+check "the copy reports $((COUNT - 1)) instances copied and one failed" \
+    grep -q "^instances: $COUNT read, $((COUNT - 1)) copied, 0 already present, 1 failed" \
+    "$TEST_TMP/copy1.log"
+check "the copy names the unreadable file" grep -q "cannot read $hidden" "$TEST_TMP/copy1.log"
+
+mv "$hidden.hidden" "$hidden"
+"$CAIRND" --config "$TEST_TMP/pg.conf" --copy-index-from "$TEST_TMP/sqlite.conf" \
+    > "$TEST_TMP/copy-rest.log" 2>&1
+rc=$?
+check "the copy run again succeeds (exit $rc)" test $rc -eq 0
+check "the copy run again copies the one instance left" \
+    grep -q "^instances: $COUNT read, 1 copied, $((COUNT - 1)) already present, 0 failed" \
+    "$TEST_TMP/copy-rest.log"
 check "PostgreSQL holds the $COUNT instances" \
     test "$(pg_value 'SELECT count(*) FROM instance')" -eq $COUNT
 check "PostgreSQL holds the rejection" \

@@ -15,8 +15,8 @@
  *     resolves. A store is never applied twice, because the rolled-back
  *     store is the only part that runs again;
  *   - when the whole transaction is lost (connection, COMMIT), txn.c runs
- *     the batch again or verifies the COMMIT on the first store that
- *     changed the index, as for a single store.
+ *     the batch again or queries the server for the status of the batch's
+ *     transaction.
  *
  * A batch runs without savepoints first, since nearly every store
  * succeeds. When one store fails, the batch is rolled back and runs again
@@ -29,6 +29,9 @@
  * statement_timeout of each statement. MAX_RUNNERS was chosen on a busy
  * two-core machine and is not tuned for larger servers.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "pgidx.h"
 
 /* Stores in one transaction at most: bounds the locks it holds and the work a rerun repeats. */
@@ -81,6 +84,22 @@ static bool run_without_savepoints(const pgidx_backend *backend, pgidx_conn *con
 }
 
 /*
+ * Keeps the id of the batch's transaction in its first job, so that the
+ * check of a lost COMMIT can query the server for the transaction's status.
+ */
+static cairn_status note_txid(const pgidx_backend *backend, pgidx_conn *conn,
+                              pgidx_store_job *batch)
+{
+    PGresult *result = NULL;
+    cairn_status status = pgidx_exec(backend, conn, "SELECT txid_current()", 0, NULL, &result);
+
+    if (status == CAIRN_OK && PQntuples(result) == 1)
+        snprintf(batch->txid, sizeof batch->txid, "%s", PQgetvalue(result, 0, 0));
+    PQclear(result);
+    return status;
+}
+
+/*
  * The body of the batch transaction; it sends BEGIN itself, in the first
  * round trip of the first store. A failure it returns ends the whole
  * transaction, and the failure of one store is kept in that store's job.
@@ -94,15 +113,18 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
     pgidx_store_job *batch = arg;
     cairn_status status;
 
+    batch->txid[0] = '\0';
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         job->status = CAIRN_OK;
         job->lost_race = false;
     }
-    if (batch->next == NULL)
-        return pgidx_store_run(backend, conn, batch, alone, 1);
+    if (batch->next == NULL) {
+        status = pgidx_store_run(backend, conn, batch, alone, 1);
+        return status == CAIRN_OK ? note_txid(backend, conn, batch) : status;
+    }
 
     if (run_without_savepoints(backend, conn, batch, &status))
-        return CAIRN_OK;
+        return note_txid(backend, conn, batch);
     if (status != CAIRN_OK)
         return status;
 
@@ -126,18 +148,42 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
         else
             job->status = store_status;
     }
-    return CAIRN_OK;
+    return note_txid(backend, conn, batch);
 }
 
 /*
- * After a lost COMMIT: the batch committed as a whole or not at all, so
- * checking the first store that changed the index is enough. A batch that
+ * After a lost COMMIT: the batch committed as a whole or not at all. The
+ * server returns the status of its transaction. Without a transaction id,
+ * checking the first store that changed the index is enough, unless
+ * another node replaced or removed that instance since. A batch that
  * changed nothing has no outcome to lose.
  */
 static cairn_status batch_verify(const pgidx_backend *backend, pgidx_conn *conn, void *arg,
                                  bool *committed)
 {
-    for (pgidx_store_job *job = arg; job != NULL; job = job->next) {
+    pgidx_store_job *batch = arg;
+
+    if (batch->txid[0] != '\0') {
+        const char *values[1] = {batch->txid};
+        PGresult *result = NULL;
+        cairn_status status =
+            pgidx_exec(backend, conn, "SELECT txid_status($1::bigint)", 1, values, &result);
+        const char *state = status == CAIRN_OK && PQntuples(result) == 1 &&
+                                    !PQgetisnull(result, 0, 0)
+                                ? PQgetvalue(result, 0, 0)
+                                : NULL;
+
+        /* The server may not have ended the lost session yet; the caller asks again. */
+        if (state != NULL && strcmp(state, "in progress") == 0)
+            status = CAIRN_ERR_BUSY;
+        else if (state != NULL)
+            *committed = strcmp(state, "committed") == 0;
+        PQclear(result);
+        if (status != CAIRN_OK || state != NULL)
+            return status;
+    }
+
+    for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         if (job->status != CAIRN_OK || job->lost_race)
             continue;
         if (job->outcome == CAIRN_STORE_KEPT || job->outcome == CAIRN_STORE_REJECTED)

@@ -210,6 +210,7 @@ struct pgidx_store_job {
     char *replaced_path; /* host alloc */
     bool lost_race;      /* rolled back by a retryable failure: run it again */
     int conflicts;       /* batches this job was rolled back from so far */
+    char txid[24];       /* first job of a batch: its transaction id, "" until known */
     bool done;
     pthread_cond_t wake; /* signalled when done, or when the caller is to run the next batch */
     pgidx_store_job *next;

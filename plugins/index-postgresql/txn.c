@@ -27,7 +27,7 @@
 
 #include "pgidx.h"
 
-/* Runs of a transaction that lost to another one, before giving up. */
+/* Runs of a transaction that lost to another one, or lost its COMMIT, before giving up. */
 #define MAX_CONFLICT_RUNS 8
 
 /* Pause between attempts to reach a server that went away. */
@@ -103,6 +103,7 @@ static cairn_status run(pgidx_index *index, const char *what, run_mode mode,
     const pgidx_backend *backend = index->backend;
     int64_t deadline = now_ms() + backend->reconnect_window_ms;
     int conflicts = 0;
+    int lost_commits = 0;
     cairn_status status;
 
     for (;;) {
@@ -154,6 +155,14 @@ static cairn_status run(pgidx_index *index, const char *what, run_mode mode,
                           what);
                 return CAIRN_OK;
             }
+
+            /*
+             * Not committed, and the server is reachable again: run again below
+             * within a new reconnect window, or fail with a known outcome.
+             */
+            status = CAIRN_ERR_DATABASE;
+            if (++lost_commits < MAX_CONFLICT_RUNS)
+                deadline = now_ms() + backend->reconnect_window_ms;
         }
 
         if (failure == PGIDX_FAILED_RETRY && ++conflicts < MAX_CONFLICT_RUNS) {

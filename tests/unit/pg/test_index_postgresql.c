@@ -1126,13 +1126,39 @@ static void test_filing_rules(void **state)
     check_value(fx, "SELECT count(*) FROM instance", "5");
 }
 
+/* Opens the index again with settings, then stores warm_uid to leave one connection open. */
+static void reopen_with(fixture *fx, const char *settings, const char *warm_uid)
+{
+    instance_spec warm = archive[1];
+
+    fx->index->ops.close(fx->db);
+    fx->db = NULL;
+    plugin_registry_destroy(fx->registry);
+    conf_destroy(fx->conf);
+    load_plugin(fx, settings);
+    assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &fx->db), CAIRN_OK);
+    warm.sop_uid = warm_uid;
+    store_expect(fx, &warm, CAIRN_DUPLICATE_KEEP, CAIRN_STORE_STORED);
+}
+
+/* Has the next transaction that inserts an instance end its own session during its COMMIT. */
+static void lose_next_commit(fixture *fx)
+{
+    free(db_value(fx, "CREATE SEQUENCE lose_once"));
+    free(db_value(fx, "CREATE FUNCTION lose_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                      " BEGIN IF nextval('lose_once') = 1 THEN"
+                      " PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);"
+                      " END IF; RETURN NULL; END $$"));
+    free(db_value(fx, "CREATE CONSTRAINT TRIGGER lose_commit AFTER INSERT ON instance"
+                      " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lose_commit()"));
+}
+
 /*
  * A COMMIT whose connection is lost before its reply, while the server
  * takes no new connection for longer than commit_check_window: the store
  * must fail with CAIRN_ERR_OUTCOME_UNKNOWN, on which the host keeps the
- * file. A deferred trigger ends its own session during the COMMIT of the
- * store that follows only, and the handle has a pool of one connection,
- * so the check has to connect anew.
+ * file. The handle has a pool of one connection, so the check has to
+ * connect anew.
  */
 static void test_commit_outcome_unknown(void **state)
 {
@@ -1141,23 +1167,9 @@ static void test_commit_outcome_unknown(void **state)
     cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
     char sql[256];
 
-    fx->index->ops.close(fx->db);
-    fx->db = NULL;
-    plugin_registry_destroy(fx->registry);
-    conf_destroy(fx->conf);
-    load_plugin(fx, "pool_size = 1; reconnect_window = 1; commit_check_window = 1;"
-                    " connect_timeout = 1;");
-    assert_int_equal(fx->index->ops.open(fx->index->backend_state, fx->dir, &fx->db), CAIRN_OK);
-
-    /* A first store leaves the one connection of the pool open. */
-    store_expect(fx, &archive[1], CAIRN_DUPLICATE_KEEP, CAIRN_STORE_STORED);
-    free(db_value(fx, "CREATE SEQUENCE lose_once"));
-    free(db_value(fx, "CREATE FUNCTION lose_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
-                      " BEGIN IF nextval('lose_once') = 1 THEN"
-                      " PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);"
-                      " END IF; RETURN NULL; END $$"));
-    free(db_value(fx, "CREATE CONSTRAINT TRIGGER lose_commit AFTER INSERT ON instance"
-                      " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lose_commit()"));
+    reopen_with(fx, "pool_size = 1; reconnect_window = 1; commit_check_window = 1;"
+                    " connect_timeout = 1;", "1.2.3.10.0");
+    lose_next_commit(fx);
 
     snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", fx->dbname);
     server_sql(fx->socket, sql);
@@ -1175,6 +1187,36 @@ static void test_commit_outcome_unknown(void **state)
                      CAIRN_OK);
     assert_int_equal(outcome, CAIRN_STORE_STORED);
     check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.10.1'", "1");
+}
+
+/*
+ * A COMMIT whose connection is lost, and the check on a new connection
+ * finds that it did not take effect. With reconnect_window = 0 the store
+ * must fail, never report a row that is not there. With a window it runs
+ * again and is stored.
+ */
+static void test_commit_lost_not_taken(void **state)
+{
+    fixture *fx = *state;
+    instance_spec spec = archive[0];
+    cairn_store_outcome outcome = CAIRN_STORE_REJECTED;
+
+    reopen_with(fx, "pool_size = 1; reconnect_window = 0; commit_check_window = 5;", "1.2.3.11.0");
+    lose_next_commit(fx);
+    spec.sop_uid = "1.2.3.11.1";
+    assert_int_equal(store_with(fx, fx->db, &spec, spec.sop_uid, CAIRN_DUPLICATE_KEEP, &outcome,
+                                NULL),
+                     CAIRN_ERR_DATABASE);
+    check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.11.1'", "0");
+
+    reopen_with(fx, "pool_size = 1; reconnect_window = 5; commit_check_window = 5;", "1.2.3.11.3");
+    free(db_value(fx, "SELECT setval('lose_once', 1, false)"));
+    spec.sop_uid = "1.2.3.11.2";
+    assert_int_equal(store_with(fx, fx->db, &spec, spec.sop_uid, CAIRN_DUPLICATE_KEEP, &outcome,
+                                NULL),
+                     CAIRN_OK);
+    assert_int_equal(outcome, CAIRN_STORE_STORED);
+    check_value(fx, "SELECT count(*) FROM instance WHERE sop_uid = '1.2.3.11.2'", "1");
 }
 
 static void test_schema_versions(void **state)
@@ -1212,6 +1254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_series_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_misses_filing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_outcome_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_lost_not_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
     };
 

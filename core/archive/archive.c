@@ -181,29 +181,44 @@ static int match_indexed_path(void *arg, const cairn_index_row *row)
     return 0;
 }
 
-/* Returns true when the index records the instance of tmp_path at rel. */
-static bool commit_reached_index(archive *ar, const char *tmp_path, const char *rel)
+/* The index record of a file that an earlier run linked at its final name. */
+typedef enum index_record {
+    RECORD_ABSENT,  /* not indexed, or too damaged for its commit to have begun */
+    RECORD_PRESENT, /* indexed at that path */
+    RECORD_UNKNOWN, /* the index could not be searched */
+} index_record;
+
+/*
+ * Looks up the instance of tmp_path in the index at rel. A file without
+ * a readable SOP Instance UID was never complete, and the index commits
+ * only after the file is.
+ */
+static index_record commit_reached_index(archive *ar, const char *tmp_path, const char *rel)
 {
     dcm_read_options opt = {.max_value_load = 256, .stop_at = DCM_TAG(0x0002, 0xFFFF)};
     dcm_dataset *meta = NULL, *ds = NULL, *filter = NULL;
     char uid[65];
     recovery_lookup lookup = {.rel = rel};
+    index_record record = RECORD_UNKNOWN;
 
     if (dcm_file_read(tmp_path, &opt, &meta, &ds, NULL, NULL) != DCM_OK || meta == NULL ||
-        dcm_dataset_get_string(meta, DCM_TAG(0x0002, 0x0003), 0, uid, sizeof uid) != DCM_OK)
+        dcm_dataset_get_string(meta, DCM_TAG(0x0002, 0x0003), 0, uid, sizeof uid) != DCM_OK) {
+        record = RECORD_ABSENT;
         goto out;
+    }
 
     filter = dcm_dataset_create();
     if (filter == NULL || dcm_dataset_set_string(filter, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, uid) != DCM_OK)
         goto out;
-    ar->ops->list(ar->db, CAIRN_LEVEL_INSTANCE, (const cairn_dataset *)filter, match_indexed_path,
-                  &lookup);
+    if (ar->ops->list(ar->db, CAIRN_LEVEL_INSTANCE, (const cairn_dataset *)filter,
+                      match_indexed_path, &lookup) == CAIRN_OK)
+        record = lookup.indexed ? RECORD_PRESENT : RECORD_ABSENT;
 
 out:
     dcm_dataset_destroy(filter);
     dcm_dataset_destroy(ds);
     dcm_dataset_destroy(meta);
-    return lookup.indexed;
+    return record;
 }
 
 /*
@@ -243,8 +258,13 @@ static void recover_tmp_folder(archive *ar, const char *folder, bool instances_o
             if (instances_only)
                 continue;
         } else if (fstatat(ar->root_fd, rel, &st, 0) == 0) {
-            if (commit_reached_index(ar, tmp_path, rel)) {
+            index_record record = commit_reached_index(ar, tmp_path, rel);
+
+            if (record == RECORD_PRESENT) {
                 kept++;
+            } else if (record == RECORD_UNKNOWN) {
+                log_warn(NULL, "archive: kept %s: the index could not be searched for it;"
+                         " `cairn check` reports it if it is not indexed", rel);
             } else if (unlinkat(ar->root_fd, rel, 0) == 0) {
                 log_info(NULL, "archive: removed %s, linked but never indexed before a crash", rel);
             }

@@ -3,9 +3,11 @@
  * What archive_commit leaves in the storage folder for each result of
  * the index back end. A stored instance keeps its file, a kept duplicate
  * and a failed store lose theirs, and a store whose index outcome is
- * unknown keeps its file: the index may point to it. The back end is a
- * stub that records the path it was given and returns the status and
- * outcome the test sets.
+ * unknown keeps its file: the index may point to it. The same holds for
+ * the recovery at archive_open of a file that a crash left linked: it
+ * goes only when the index was searched and does not record it. The back
+ * end is a stub that records the path it was given and returns the
+ * status, outcome and listing result the test sets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,9 @@
 static cairn_status next_status;
 static cairn_store_outcome next_outcome;
 static char stored_path[256];
+
+/* The status of the stub's listing, which finds no row. */
+static cairn_status list_status;
 
 static cairn_status stub_open(void *state, const char *storage_path, void **db)
 {
@@ -54,12 +59,24 @@ static cairn_status stub_store(void *db, const cairn_dataset *attributes,
     return next_status;
 }
 
+static cairn_status stub_list(void *db, cairn_index_level level, const cairn_dataset *filter,
+                              cairn_index_row_fn fn, void *arg)
+{
+    (void)db;
+    (void)level;
+    (void)filter;
+    (void)fn;
+    (void)arg;
+    return list_status;
+}
+
 static const cairn_index_ops stub_ops = {
     .struct_size = sizeof(cairn_index_ops),
     .name = "stub",
     .open = stub_open,
     .close = stub_close,
     .store_instance = stub_store,
+    .list = stub_list,
 };
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -152,6 +169,65 @@ static void unknown_outcome_file_kept(void **state)
     assert_true(commit_keeps_file(CAIRN_ERR_OUTCOME_UNKNOWN, CAIRN_STORE_STORED));
 }
 
+/*
+ * Leaves what a crash between the link and the index commit leaves: a
+ * complete file under its temporary name in tmp/ and under its final
+ * name. Then opens the archive while the stub's listing returns status,
+ * and returns whether the final name is still there.
+ */
+static bool recovery_keeps_file(cairn_status status)
+{
+    static const char rel[] = "ab/ab00000000000000000000000000000000000000000000000000000000000000"
+                              ".0000000a.dcm";
+    static const char part[] = "ab_ab00000000000000000000000000000000000000000000000000000000000000"
+                               ".0000000a.dcm.part";
+    char folder[64], path[PATH_MAX], final[PATH_MAX];
+    dcm_dataset *meta = dcm_meta_create("1.2.840.10008.5.1.4.1.1.7", "1.2.3.5",
+                                        "1.2.840.10008.1.2.1", NULL);
+    dcm_dataset *ds = dcm_dataset_create();
+    archive *ar = NULL;
+    struct stat st;
+    bool exists;
+
+    assert_non_null(meta);
+    assert_non_null(ds);
+    assert_int_equal(dcm_dataset_set_string(ds, DCM_TAG(0x0008, 0x0018), DCM_VR_UI, "1.2.3.5"),
+                     DCM_OK);
+    snprintf(folder, sizeof folder, "./archive-recover-XXXXXX");
+    assert_non_null(mkdtemp(folder));
+    assert_true(snprintf(path, sizeof path, "%s/tmp", folder) < (int)sizeof path);
+    assert_int_equal(mkdir(path, 0750), 0);
+    assert_true(snprintf(path, sizeof path, "%s/ab", folder) < (int)sizeof path);
+    assert_int_equal(mkdir(path, 0750), 0);
+    assert_true(snprintf(path, sizeof path, "%s/tmp/%s", folder, part) < (int)sizeof path);
+    assert_true(snprintf(final, sizeof final, "%s/%s", folder, rel) < (int)sizeof final);
+    assert_int_equal(dcm_file_write(path, meta, ds, dcm_ts_find("1.2.840.10008.1.2.1")), DCM_OK);
+    assert_int_equal(link(path, final), 0);
+
+    list_status = status;
+    assert_int_equal(archive_open(folder, &stub_ops, NULL, &ar), 0);
+    exists = stat(final, &st) == 0;
+    assert_int_equal(stat(path, &st), -1);
+    archive_close(ar);
+
+    dcm_dataset_destroy(ds);
+    dcm_dataset_destroy(meta);
+    assert_int_equal(nftw(folder, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    return exists;
+}
+
+static void recovery_removes_unindexed_file(void **state)
+{
+    (void)state;
+    assert_false(recovery_keeps_file(CAIRN_OK));
+}
+
+static void recovery_keeps_file_unsearched(void **state)
+{
+    (void)state;
+    assert_true(recovery_keeps_file(CAIRN_ERR_DATABASE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +235,8 @@ int main(void)
         cmocka_unit_test(kept_duplicate_file_removed),
         cmocka_unit_test(failed_store_file_removed),
         cmocka_unit_test(unknown_outcome_file_kept),
+        cmocka_unit_test(recovery_removes_unindexed_file),
+        cmocka_unit_test(recovery_keeps_file_unsearched),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,8 +76,8 @@ static bool item_fill(copy_item *item, const cairn_instance_file *file)
     memcpy(text + path_len + syntax_len, calling, calling_len);
     *item = (copy_item){
         .path = text,
-        .transfer_syntax_uid = text + path_len,
-        .calling_ae = text + path_len + syntax_len,
+        .transfer_syntax_uid = file->transfer_syntax_uid ? text + path_len : NULL,
+        .calling_ae = file->calling_ae ? text + path_len + syntax_len : NULL,
         .size = file->size,
         .received_at_us = file->received_at_us,
     };
@@ -132,6 +132,23 @@ out:
     return result;
 }
 
+/* Counts one instance as done, with a progress line every PROGRESS_EVERY; pool->lock is held. */
+static void note_finished(copy_pool *pool, copy_result result)
+{
+    if (result == COPY_STORED)
+        pool->counts->stored++;
+    else if (result == COPY_PRESENT)
+        pool->counts->present++;
+    else
+        pool->counts->failed++;
+    pool->finished++;
+    if (pool->finished % PROGRESS_EVERY == 0) {
+        printf("instances: %llu of %llu\n", (unsigned long long)pool->finished,
+               (unsigned long long)pool->total);
+        fflush(stdout);
+    }
+}
+
 /* Takes items off the queue until the listing has ended and the queue is empty. */
 static void *copy_worker(void *arg)
 {
@@ -158,18 +175,7 @@ static void *copy_worker(void *arg)
         free(item.path);
 
         pthread_mutex_lock(&pool->lock);
-        if (result == COPY_STORED)
-            pool->counts->stored++;
-        else if (result == COPY_PRESENT)
-            pool->counts->present++;
-        else
-            pool->counts->failed++;
-        pool->finished++;
-        if (pool->finished % PROGRESS_EVERY == 0) {
-            printf("instances: %llu of %llu\n", (unsigned long long)pool->finished,
-                   (unsigned long long)pool->total);
-            fflush(stdout);
-        }
+        note_finished(pool, result);
         pthread_mutex_unlock(&pool->lock);
     }
 }
@@ -182,11 +188,17 @@ static int queue_instance(void *arg, const cairn_index_row *row)
 
     pthread_mutex_lock(&pool->lock);
     pool->counts->seen++;
-    if (row->file == NULL || !path_is_safe(row->file->path) || !item_fill(&item, row->file)) {
+    if (row->file == NULL || !path_is_safe(row->file->path)) {
         log_error(NULL, "copy-index: instance row %llu has no usable file path; skipped",
                   (unsigned long long)pool->counts->seen);
-        pool->counts->failed++;
-        pool->finished++;
+        note_finished(pool, COPY_FAILED);
+        pthread_mutex_unlock(&pool->lock);
+        return 0;
+    }
+    if (!item_fill(&item, row->file)) {
+        log_error(NULL, "copy-index: out of memory at instance row %llu; skipped",
+                  (unsigned long long)pool->counts->seen);
+        note_finished(pool, COPY_FAILED);
         pthread_mutex_unlock(&pool->lock);
         return 0;
     }

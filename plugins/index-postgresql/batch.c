@@ -71,7 +71,8 @@ static bool run_without_savepoints(const pgidx_backend *backend, pgidx_conn *con
 
     *status = CAIRN_OK;
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
-        *status = pgidx_store_run(backend, conn, job, begin, job == batch ? 1 : 0);
+        *status = pgidx_store_run(backend, conn, job, begin, job == batch ? 1 : 0,
+                                  job == batch ? batch->txid : NULL);
         if (*status == CAIRN_OK)
             continue;
 
@@ -81,22 +82,6 @@ static bool run_without_savepoints(const pgidx_backend *backend, pgidx_conn *con
         return false;
     }
     return true;
-}
-
-/*
- * Keeps the id of the batch's transaction in its first job, so that the
- * check of a lost COMMIT can query the server for the transaction's status.
- */
-static cairn_status note_txid(const pgidx_backend *backend, pgidx_conn *conn,
-                              pgidx_store_job *batch)
-{
-    PGresult *result = NULL;
-    cairn_status status = pgidx_exec(backend, conn, "SELECT txid_current()", 0, NULL, &result);
-
-    if (status == CAIRN_OK && PQntuples(result) == 1)
-        snprintf(batch->txid, sizeof batch->txid, "%s", PQgetvalue(result, 0, 0));
-    PQclear(result);
-    return status;
 }
 
 /*
@@ -113,26 +98,28 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
     pgidx_store_job *batch = arg;
     cairn_status status;
 
+    /* The first store's first round trip reads the id of the transaction it opens. */
     batch->txid[0] = '\0';
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         job->status = CAIRN_OK;
         job->lost_race = false;
     }
-    if (batch->next == NULL) {
-        status = pgidx_store_run(backend, conn, batch, alone, 1);
-        return status == CAIRN_OK ? note_txid(backend, conn, batch) : status;
-    }
+    if (batch->next == NULL)
+        return pgidx_store_run(backend, conn, batch, alone, 1, batch->txid);
 
     if (run_without_savepoints(backend, conn, batch, &status))
-        return note_txid(backend, conn, batch);
+        return CAIRN_OK;
     if (status != CAIRN_OK)
         return status;
 
+    /* That transaction was rolled back, and the next one has an id of its own. */
+    batch->txid[0] = '\0';
     for (pgidx_store_job *job = batch; job != NULL; job = job->next) {
         pgidx_failure failure;
         cairn_status store_status;
 
-        store_status = pgidx_store_run(backend, conn, job, job == batch ? first : next, 2);
+        store_status = pgidx_store_run(backend, conn, job, job == batch ? first : next, 2,
+                                       job == batch ? batch->txid : NULL);
         if (store_status == CAIRN_OK)
             continue;
 
@@ -148,7 +135,7 @@ static cairn_status batch_body(const pgidx_backend *backend, pgidx_conn *conn, v
         else
             job->status = store_status;
     }
-    return note_txid(backend, conn, batch);
+    return CAIRN_OK;
 }
 
 /*

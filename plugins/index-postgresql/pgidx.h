@@ -164,7 +164,7 @@ typedef struct pgidx_piped {
 } pgidx_piped;
 
 /* Statements one pipeline may hold. */
-#define PGIDX_PIPELINE_MAX 8
+#define PGIDX_PIPELINE_MAX 10
 
 cairn_status pgidx_exec_pipeline(const pgidx_backend *backend, pgidx_conn *conn,
                                  const pgidx_piped *stmts, int count);
@@ -221,7 +221,8 @@ cairn_status pgidx_store(pgidx_index *index, const pgidx_record *record,
                          cairn_duplicate_policy policy, cairn_store_outcome *outcome,
                          char **replaced_path);
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *job, const char *const *prefix, int prefix_count);
+                             pgidx_store_job *job, const char *const *prefix, int prefix_count,
+                             char txid[24]);
 cairn_status pgidx_store_check(const pgidx_backend *backend, pgidx_conn *conn,
                                const pgidx_store_job *job, bool *committed);
 cairn_status pgidx_remove(pgidx_index *index, const char *sop_uid);

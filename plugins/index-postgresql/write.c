@@ -360,7 +360,7 @@ static bool one_row(const PGresult *result)
  * their empty values as on the full way. Then it inserts the instance,
  * but only when its series is filed under the study and patient that the
  * instance names. *filed is set when the instance was inserted, and ids
- * then holds the patient, study, series and instance row ids. Otherwise
+ * then contains the patient, study, series and instance row ids. Otherwise
  * the caller goes on the full way, which also handles duplicates and new
  * series.
  *
@@ -374,7 +374,7 @@ static bool one_row(const PGresult *result)
  */
 static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
                                 const pgidx_record *record, const char *const *prefix,
-                                int prefix_count, char ids[4][24], bool *filed,
+                                int prefix_count, char txid[24], char ids[4][24], bool *filed,
                                 PGresult **kept)
 {
     static const pgidx_stmt_id lookups[3] = {PGIDX_FIND_PATIENT, PGIDX_FIND_STUDY,
@@ -387,13 +387,14 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
     number_text series_number;
     instance_texts texts;
     PGresult *results[4] = {NULL, NULL, NULL, NULL};
+    PGresult *txid_result = NULL;
     bool missed[3] = {false, false, false};
     cairn_status status;
     int count = 0;
 
     *filed = false;
     *kept = NULL;
-    if (prefix_count < 0 || prefix_count > PGIDX_PIPELINE_MAX - 6)
+    if (prefix_count < 0 || prefix_count > PGIDX_PIPELINE_MAX - 7)
         return CAIRN_ERR_INVALID_ARGUMENT;
 
     patient_values(record, patient);
@@ -411,6 +412,8 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
 
     for (int i = 0; i < prefix_count; i++)
         stmts[count++] = (pgidx_piped){.sql = prefix[i]};
+    if (txid != NULL)
+        stmts[count++] = (pgidx_piped){.sql = "SELECT txid_current()", .result = &txid_result};
     stmts[count++] = (pgidx_piped){.id = PGIDX_LOCK_UID, .count = 1, .values = lock};
     for (int level = 0; level < 3; level++) {
         stmts[count++] = (pgidx_piped){.id = lookups[level],
@@ -428,6 +431,9 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
     }
 
     status = pgidx_exec_pipeline(backend, conn, stmts, count);
+    if (status == CAIRN_OK && txid != NULL && one_row(txid_result))
+        snprintf(txid, 24, "%s", PQgetvalue(txid_result, 0, 0));
+    PQclear(txid_result);
     if (status == CAIRN_OK && one_row(results[3])) {
         *filed = true;
         for (int i = 0; i < 4; i++)
@@ -460,12 +466,14 @@ static cairn_status store_filed(const pgidx_backend *backend, pgidx_conn *conn,
 
 /*
  * Runs the statements of one store on conn, after the prefix statements
- * (SQL text, at most PGIDX_PIPELINE_MAX - 6), which share its first round
- * trip: the caller opens the transaction there or before. It resets the
- * job's outputs first, so it may run again after a rollback.
+ * (SQL text, at most PGIDX_PIPELINE_MAX - 7), which share its first round
+ * trip: the caller opens the transaction there or before. When txid is not
+ * NULL, that round trip also reads the transaction id into it. It resets
+ * the job's outputs first, so it may run again after a rollback.
  */
 cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
-                             pgidx_store_job *call, const char *const *prefix, int prefix_count)
+                             pgidx_store_job *call, const char *const *prefix, int prefix_count,
+                             char txid[24])
 {
     const pgidx_record *record = call->record;
     existing_instance existing = {.found = false};
@@ -481,7 +489,7 @@ cairn_status pgidx_store_run(const pgidx_backend *backend, pgidx_conn *conn,
         call->replaced_path = NULL;
     }
 
-    status = store_filed(backend, conn, record, prefix, prefix_count, ids, &filed, &kept);
+    status = store_filed(backend, conn, record, prefix, prefix_count, txid, ids, &filed, &kept);
     if (status != CAIRN_OK)
         goto out;
     if (filed) {
